@@ -1,0 +1,43 @@
+"""mixlearn: mixture distributions, latent variables and the EM algorithm.
+
+Where to find what:
+
+* ``mixlearn.distributions``: the component families (Bernoulli, Binomial, ...);
+* ``mixlearn.mixture``: P(x), P(c | x) and sampling, the generative story;
+* ``mixlearn.em``: EM for the mixing weights of known components (the E-step is ``e_step``);
+* ``mixlearn.gaussian_mixture`` / ``mixlearn.bernoulli_mixture``: estimators that learn
+  every parameter, with scikit-learn's conventions (the shared EM loop is in ``_base``);
+* ``mixlearn.datasets``: Old Faithful and the marble simulator.
+"""
+
+from . import datasets
+from .bernoulli_mixture import BernoulliMixture
+from .distributions import Bernoulli, Binomial, Categorical, Gaussian, Poisson
+from .em import EMResult, e_step, em_n_components, em_two_components, m_step
+from .exceptions import ConvergenceWarning, IdentifiabilityWarning, NotFittedError
+from .gaussian_mixture import GaussianMixture
+from .mixture import mixture_logpdf, posterior, sample_mixture
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bernoulli",
+    "BernoulliMixture",
+    "Binomial",
+    "Categorical",
+    "ConvergenceWarning",
+    "EMResult",
+    "Gaussian",
+    "GaussianMixture",
+    "IdentifiabilityWarning",
+    "NotFittedError",
+    "Poisson",
+    "datasets",
+    "e_step",
+    "em_n_components",
+    "em_two_components",
+    "m_step",
+    "mixture_logpdf",
+    "posterior",
+    "sample_mixture",
+]

@@ -1,0 +1,270 @@
+"""The EM loop shared by the mixture estimators, with scikit-learn's estimator conventions.
+
+A subclass supplies the model-specific pieces as small methods:
+
+* ``_check_X(X)``: validate the data;
+* ``_initialize(X, sample_weight, rng)``: set starting parameters;
+* ``_estimate_weighted_log_prob(X)``: the (K, N) array ``log w_k + log p(x_n | k)``;
+* ``_m_step(X, resp, sample_weight)``: new parameters from (K, N) responsibilities;
+* ``_get_parameters()`` / ``_set_parameters(params)``, ``_n_parameters()``, ``_sample(n, rng)``.
+
+Responsibilities are held as (K, N), components by samples: the log-sum-exp over
+components then runs along contiguous memory, which is much cheaper than the (N, K) layout.
+"""
+
+import inspect
+import warnings
+from types import MappingProxyType
+
+import numpy as np
+
+from ._logsumexp import logsumexp_components
+from ._validation import (
+    check_nonneg_real,
+    check_positive_int,
+    check_random_state,
+    check_sample_weight,
+)
+from .exceptions import ConvergenceWarning, NotFittedError
+
+
+class BaseMixture:
+    """Common EM fitting, scoring and parameter handling for mixture estimators."""
+
+    _init_methods = ()
+
+    # -- scikit-learn estimator protocol -------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep=True):
+        """Constructor parameters as a dict (scikit-learn convention)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters; returns ``self``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"Invalid parameter {key!r} for {type(self).__name__}; valid parameters are {valid}.")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"
+        }
+        changed = []
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            default = defaults.get(name, inspect.Parameter.empty)
+            same = value is default or (
+                not isinstance(value, np.ndarray) and not isinstance(default, np.ndarray) and value == default
+            )
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # -- validation ----------------------------------------------------------------------------
+    def _validate_common_params(self, n_samples):
+        check_positive_int(self.n_components, "n_components")
+        if self.n_components > n_samples:
+            raise ValueError(
+                f"n_components={self.n_components} must be <= n_samples={n_samples}; use fewer components or more data."
+            )
+        check_nonneg_real(self.tol, "tol")
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.n_init, "n_init")
+        if self.init_params not in self._init_methods:
+            raise ValueError(f"init_params must be one of {list(self._init_methods)}, got {self.init_params!r}.")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable as callback(model, iteration) or None, got {self.callback!r}.")
+
+    def _check_is_fitted(self):
+        if not hasattr(self, "weights_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(X) before using this method."
+            )
+
+    def _check_predict_X(self, X):
+        self._check_is_fitted()
+        X = self._check_X(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}.")
+        return X
+
+    # -- EM ------------------------------------------------------------------------------------
+    def _e_step(self, X, sample_weight):
+        """Responsibilities (K, N) and the (weighted) mean log-likelihood per sample."""
+        log_prob = self._estimate_weighted_log_prob(X)
+        log_px = logsumexp_components(log_prob)
+        log_prob -= log_px
+        resp = np.exp(log_prob, out=log_prob)
+        if sample_weight is None:
+            return resp, float(log_px.mean())
+        return resp, float(sample_weight @ log_px / sample_weight.sum())
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters with EM; returns ``self``.
+
+        Runs ``n_init`` times from different starts (once with ``warm_start`` after a first
+        fit) and keeps the run with the highest log-likelihood. Stops a run when the mean
+        per-sample log-likelihood changes by less than ``tol``.
+        """
+        X = self._check_X(X)
+        self._validate_params(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
+        rng = check_random_state(self.random_state)
+        warm = self.warm_start and hasattr(self, "converged_")
+        n_init = 1 if warm else self.n_init
+        self.n_features_in_ = X.shape[1]
+
+        best = None
+        for _ in range(n_init):
+            if not warm:
+                self._initialize(X, sample_weight, rng)
+            resp, ll = self._e_step(X, sample_weight)
+            lls, weights = [ll], [self.weights_.copy()]
+            converged = False
+            for iteration in range(1, self.max_iter + 1):
+                self._m_step(X, resp, sample_weight)
+                resp, ll_new = self._e_step(X, sample_weight)
+                lls.append(ll_new)
+                weights.append(self.weights_.copy())
+                self.n_iter_, self.lower_bound_ = iteration, ll_new
+                if self.callback is not None:
+                    self.callback(self, iteration)
+                if abs(ll_new - ll) < self.tol:
+                    converged = True
+                    break
+                ll = ll_new
+            if best is None or lls[-1] > best[0]:
+                best = (lls[-1], self._get_parameters(), converged, lls, weights)
+
+        final_ll, params, converged, lls, weights = best
+        self._set_parameters(params)
+        self.converged_ = converged
+        self.n_iter_ = len(lls) - 1
+        self.lower_bound_ = final_ll
+        self.history_ = MappingProxyType(
+            {"log_likelihood": np.asarray(lls) * total_weight, "weights": np.asarray(weights)}
+        )
+        if not converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge within max_iter={self.max_iter} iterations "
+                f"(tol={self.tol:g}); increase max_iter or tol, or check the initialisation.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most likely component of each sample."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    # -- inference -----------------------------------------------------------------------------
+    def score_samples(self, X):
+        """Log-likelihood ``log p(x_n)`` of each sample, shape (n_samples,)."""
+        X = self._check_predict_X(X)
+        return logsumexp_components(self._estimate_weighted_log_prob(X))
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per sample."""
+        return float(self.score_samples(X).mean())
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each sample, shape (n_samples, n_components)."""
+        X = self._check_predict_X(X)
+        return self._e_step(X, None)[0].T
+
+    def predict(self, X):
+        """The most likely component (index) of each sample."""
+        X = self._check_predict_X(X)
+        return np.argmax(self._estimate_weighted_log_prob(X), axis=0)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the fitted mixture; returns ``(X, labels)``.
+
+        Uses ``random_state`` if given, else the estimator's ``random_state``.
+        """
+        self._check_is_fitted()
+        n_samples = check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        labels = np.repeat(np.arange(self.n_components), counts)
+        return self._sample(counts, rng), labels
+
+    def bic(self, X):
+        """Bayesian information criterion on ``X`` (lower is better)."""
+        X = self._check_predict_X(X)
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+
+    def aic(self, X):
+        """Akaike information criterion on ``X`` (lower is better)."""
+        X = self._check_predict_X(X)
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+
+def kmeans_plusplus(X, n_clusters, rng):
+    """Indices of ``n_clusters`` seed points chosen by k-means++ (D^2 weighting)."""
+    n = X.shape[0]
+    sq_norms = np.einsum("nd,nd->n", X, X)
+    centers = [int(rng.integers(n))]
+    closest = sq_norms - 2 * X @ X[centers[0]] + sq_norms[centers[0]]
+    np.maximum(closest, 0, out=closest)
+    for _ in range(1, n_clusters):
+        total = closest.sum()
+        if total <= 0:  # all remaining points coincide with a centre
+            idx = int(rng.integers(n))
+        else:
+            idx = int(np.searchsorted(np.cumsum(closest), rng.random() * total))
+            idx = min(idx, n - 1)
+        centers.append(idx)
+        dist = sq_norms - 2 * X @ X[idx] + sq_norms[idx]
+        np.minimum(closest, np.maximum(dist, 0), out=closest)
+    return np.asarray(centers)
+
+
+def _nearest(X, centers):
+    d = np.einsum("kd,kd->k", centers, centers)[:, None] - 2 * centers @ X.T
+    return np.argmin(d, axis=0)
+
+
+def hard_responsibilities(labels, n_components):
+    resp = np.zeros((n_components, labels.size))
+    resp[labels, np.arange(labels.size)] = 1.0
+    return resp
+
+
+def initial_responsibilities(X, n_components, method, rng, max_lloyd=100):
+    """Starting (K, N) responsibilities for EM.
+
+    * ``"k-means++"``: k-means++ seeds, each point assigned to its nearest seed;
+    * ``"kmeans"``: k-means++ seeds refined by Lloyd iterations;
+    * ``"random"``: random responsibilities;
+    * ``"random_from_data"``: random data points as seeds, each point assigned to the nearest.
+    """
+    n = X.shape[0]
+    if method == "random":
+        resp = rng.uniform(size=(n_components, n))
+        return resp / resp.sum(axis=0)
+    if method == "random_from_data":
+        seeds = rng.choice(n, size=n_components, replace=False)
+    else:
+        seeds = kmeans_plusplus(X, n_components, rng)
+    centers = X[seeds].copy()
+    labels = _nearest(X, centers)
+    if method == "kmeans":
+        for _ in range(max_lloyd):
+            for k in range(n_components):
+                members = labels == k
+                if members.any():
+                    centers[k] = X[members].mean(axis=0)
+            new_labels = _nearest(X, centers)
+            if np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+    return hard_responsibilities(labels, n_components)
