@@ -14,7 +14,6 @@ components then runs along contiguous memory, which is much cheaper than the (N,
 
 import inspect
 import warnings
-from types import MappingProxyType
 
 import numpy as np
 
@@ -99,9 +98,14 @@ class BaseMixture:
     def _e_step(self, X, sample_weight):
         """Responsibilities (K, N) and the (weighted) mean log-likelihood per sample."""
         log_prob = self._estimate_weighted_log_prob(X)
-        log_px = logsumexp_components(log_prob)
-        log_prob -= log_px
-        resp = np.exp(log_prob, out=log_prob)
+        top = log_prob.max(axis=0)
+        if not np.all(np.isfinite(top)):
+            raise ValueError("X has samples with zero probability under every component; check the data.")
+        log_prob -= top
+        resp = np.exp(log_prob, out=log_prob)  # reuse the buffer: one exp per entry
+        total = resp.sum(axis=0)
+        resp /= total
+        log_px = top + np.log(total)
         if sample_weight is None:
             return resp, float(log_px.mean())
         return resp, float(sample_weight @ log_px / sample_weight.sum())
@@ -119,39 +123,20 @@ class BaseMixture:
         total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
         rng = check_random_state(self.random_state)
         warm = self.warm_start and hasattr(self, "converged_")
-        n_init = 1 if warm else self.n_init
         self.n_features_in_ = X.shape[1]
 
-        best = None
-        for _ in range(n_init):
-            if not warm:
-                self._initialize(X, sample_weight, rng)
-            resp, ll = self._e_step(X, sample_weight)
-            lls, weights = [ll], [self.weights_.copy()]
-            converged = False
-            for iteration in range(1, self.max_iter + 1):
-                self._m_step(X, resp, sample_weight)
-                resp, ll_new = self._e_step(X, sample_weight)
-                lls.append(ll_new)
-                weights.append(self.weights_.copy())
-                self.n_iter_, self.lower_bound_ = iteration, ll_new
-                if self.callback is not None:
-                    self.callback(self, iteration)
-                if abs(ll_new - ll) < self.tol:
-                    converged = True
-                    break
-                ll = ll_new
-            if best is None or lls[-1] > best[0]:
-                best = (lls[-1], self._get_parameters(), converged, lls, weights)
+        self._begin_fit()
+        try:
+            runs = [self._run_em(X, sample_weight, rng, initialize=not warm) for _ in range(1 if warm else self.n_init)]
+        finally:
+            self._end_fit()
+        lls, weights, params, converged = max(runs, key=lambda run: run[0][-1])
 
-        final_ll, params, converged, lls, weights = best
         self._set_parameters(params)
         self.converged_ = converged
         self.n_iter_ = len(lls) - 1
-        self.lower_bound_ = final_ll
-        self.history_ = MappingProxyType(
-            {"log_likelihood": np.asarray(lls) * total_weight, "weights": np.asarray(weights)}
-        )
+        self.lower_bound_ = lls[-1]
+        self.history_ = {"log_likelihood": np.asarray(lls) * total_weight, "weights": np.asarray(weights)}
         if not converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge within max_iter={self.max_iter} iterations "
@@ -160,6 +145,31 @@ class BaseMixture:
                 stacklevel=2,
             )
         return self
+
+    def _run_em(self, X, sample_weight, rng, initialize):
+        """One EM run: returns (mean log-likelihoods, weights per iteration, parameters, converged)."""
+        if initialize:
+            self._initialize(X, sample_weight, rng)
+        resp, ll = self._e_step(X, sample_weight)
+        lls, weights = [ll], [self.weights_.copy()]
+        for iteration in range(1, self.max_iter + 1):
+            self._m_step(X, resp, sample_weight)
+            resp, ll_new = self._e_step(X, sample_weight)
+            lls.append(ll_new)
+            weights.append(self.weights_.copy())
+            self.n_iter_, self.lower_bound_ = iteration, ll_new
+            if self.callback is not None:
+                self.callback(self, iteration)
+            if abs(ll_new - ll) < self.tol:
+                return lls, weights, self._get_parameters(), True
+            ll = ll_new
+        return lls, weights, self._get_parameters(), False
+
+    def _begin_fit(self):
+        """Hook: a subclass may cache per-fit work on X (called before the first E-step)."""
+
+    def _end_fit(self):
+        """Hook: drop whatever ``_begin_fit`` allowed to be cached."""
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most likely component of each sample."""

@@ -20,9 +20,8 @@ pass and then two numbers per iteration.
 """
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 from scipy import special
@@ -41,6 +40,18 @@ from .exceptions import ConvergenceWarning, IdentifiabilityWarning
 from .mixture import component_log_likelihood
 
 __all__ = ["EMResult", "e_step", "m_step", "em_two_components", "em_n_components"]
+
+
+class ReadOnlyDict(dict):
+    """A dict that refuses changes (and still pickles), for result histories."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("this history is read-only; copy it with dict(...) to change it.")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (type(self), (dict(self),))
 
 
 def _frozen(a):
@@ -82,7 +93,7 @@ class EMResult:
 
 
 def _make_result(weights_hist, ll_hist, converged):
-    history = MappingProxyType({"log_likelihood": _frozen(ll_hist), "weights": _frozen(weights_hist)})
+    history = ReadOnlyDict(log_likelihood=_frozen(ll_hist), weights=_frozen(weights_hist))
     return EMResult(
         weights=history["weights"][-1],
         log_likelihood=float(history["log_likelihood"][-1]),

@@ -191,15 +191,78 @@ class GaussianMixture(BaseMixture):
             self.covariances_ = np.array(self.covariances_init, dtype=float)
             self.precisions_cholesky_ = _precision_cholesky(self.covariances_, self.covariance_type, "covariances_init")
 
+    # -- quadratic features (the fast path for full and tied covariances) ----------------------
+    #
+    # (x - m)^T P (x - m) = sum_ij P_ij x_i x_j - 2 (P m)^T x + m^T P m is linear in the
+    # features z(x) = (1, x_1..x_D, x_i x_j for i <= j). Holding z for all samples as an
+    # (F, N) array turns the E-step for all K components into one matrix product W @ Z, and
+    # the M-step's sufficient statistics into one product resp @ Z.T. The data are shifted
+    # to their mean first; components far from the data's centre relative to their spread
+    # (where the expansion would lose digits) use the direct formulas instead.
+
+    _MAX_FEATURE_CELLS = 20_000_000  # F * N; above this the features would use > 160 MB
+    _CANCELLATION_LIMIT = 1e7  # |shifted scale|^2 / variance beyond which we use direct formulas
+
+    def _features(self, X):
+        cache = getattr(self, "_feature_cache", None)
+        if cache is not None and cache[0] is X:
+            return cache[1]
+        n, d = X.shape
+        iu = np.triu_indices(d)
+        if (1 + d + len(iu[0])) * n > self._MAX_FEATURE_CELLS or self.covariance_type not in ("full", "tied"):
+            feats = None
+        else:
+            shift = X.mean(axis=0)
+            xs = (X - shift).T  # (D, N)
+            Z = np.empty((1 + d + len(iu[0]), n))
+            Z[0] = 1.0
+            Z[1 : d + 1] = xs
+            np.multiply(xs[iu[0]], xs[iu[1]], out=Z[d + 1 :])
+            radius2 = float(np.max(np.einsum("dn,dn->n", xs, xs)))
+            feats = (shift, Z, iu, radius2)
+        if getattr(self, "_fitting", False):  # keep them for the iterations of this fit only
+            self._feature_cache = (X, feats)
+        return feats
+
+    def _begin_fit(self):
+        self._fitting = True
+
+    def _end_fit(self):
+        self._fitting = False
+        self._feature_cache = None
+
+    def _chol(self, k):
+        return self.precisions_cholesky_[k] if self.covariance_type == "full" else self.precisions_cholesky_
+
     # -- E-step: log densities -----------------------------------------------------------------
     def _estimate_weighted_log_prob(self, X):
         """(K, N) array of ``log w_k + log N(x_n | mean_k, cov_k)``."""
         n, d = X.shape
         means, pc, ctype = self.means_, self.precisions_cholesky_, self.covariance_type
         if ctype in ("full", "tied"):
+            feats = self._features(X)
             out = np.empty((self.n_components, n))
-            for k in range(self.n_components):
-                chol = pc[k] if ctype == "full" else pc
+            direct = range(self.n_components)
+            if feats is not None:
+                shift, Z, iu, radius2 = feats
+                W = np.empty((self.n_components, Z.shape[0]))
+                direct = []
+                for k in range(self.n_components):
+                    chol = self._chol(k)
+                    prec = chol @ chol.T
+                    m = means[k] - shift
+                    scale = max(radius2, float(m @ m)) * np.trace(prec)
+                    if scale > self._CANCELLATION_LIMIT * 1e3:
+                        direct.append(k)
+                        continue
+                    pm = prec @ m
+                    quad = prec[iu] * np.where(iu[0] == iu[1], 1.0, 2.0)
+                    W[k, 0] = m @ pm
+                    W[k, 1 : d + 1] = -2.0 * pm
+                    W[k, d + 1 :] = quad
+                np.matmul(W, Z, out=out)
+            for k in direct:
+                chol = self._chol(k)
                 y = X @ chol
                 y -= means[k] @ chol
                 out[k] = np.einsum("nd,nd->n", y, y)
@@ -225,7 +288,8 @@ class GaussianMixture(BaseMixture):
             )
             log_det = d * np.log(pc)
         out *= -0.5
-        out += (log_det - 0.5 * d * _LOG_2PI + np.log(self.weights_))[:, None]
+        with np.errstate(divide="ignore"):
+            out += (log_det - 0.5 * d * _LOG_2PI + np.log(self.weights_))[:, None]
         return out
 
     # -- M-step --------------------------------------------------------------------------------
@@ -233,19 +297,41 @@ class GaussianMixture(BaseMixture):
         """Weights, means and covariances from (K, N) responsibilities."""
         if sample_weight is not None:
             resp = resp * sample_weight
-        nk = resp.sum(axis=1) + 10 * np.finfo(float).eps
-        means = (resp @ X) / nk[:, None]
         d = X.shape[1]
         reg = self.reg_covar
         ctype = self.covariance_type
+        feats = self._features(X) if ctype in ("full", "tied") else None
+        if feats is not None:
+            shift, Z, iu, _ = feats
+            stats = resp @ Z.T  # (K, F): sum r, sum r x, sum r x_i x_j
+            nk = stats[:, 0] + 10 * np.finfo(float).eps
+            shifted_means = stats[:, 1 : d + 1] / nk[:, None]
+            means = shifted_means + shift
+            second = np.empty((self.n_components, d, d))
+            second[:, iu[0], iu[1]] = stats[:, d + 1 :] / nk[:, None]
+            second[:, iu[1], iu[0]] = second[:, iu[0], iu[1]]
+            scatter = second - shifted_means[:, :, None] * shifted_means[:, None, :]
+        else:
+            nk = resp.sum(axis=1) + 10 * np.finfo(float).eps
+            means = (resp @ X) / nk[:, None]
         if ctype == "full":
             cov = np.empty((self.n_components, d, d))
             for k in range(self.n_components):
+                if feats is not None:
+                    var = np.diagonal(scatter[k])
+                    m2 = float(shifted_means[k] @ shifted_means[k])
+                    if np.all(var > 0) and m2 <= self._CANCELLATION_LIMIT * var.min():
+                        cov[k] = scatter[k]
+                        cov[k].flat[:: d + 1] += reg
+                        continue
                 diff = X - means[k]
                 cov[k] = (resp[k][:, None] * diff).T @ diff / nk[k]
                 cov[k].flat[:: d + 1] += reg
         elif ctype == "tied":
-            cov = (X.T * resp.sum(axis=0)) @ X - (nk * means.T) @ means
+            if feats is not None:
+                cov = np.einsum("k,kij->ij", nk, scatter)
+            else:
+                cov = (X.T * resp.sum(axis=0)) @ X - (nk * means.T) @ means
             cov /= nk.sum()
             cov.flat[:: d + 1] += reg
         else:
