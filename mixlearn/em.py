@@ -28,7 +28,6 @@ from scipy import special
 
 from ._logsumexp import logsumexp_components
 from ._validation import (
-    check_binary,
     check_data,
     check_nonneg_real,
     check_positive_int,
@@ -189,16 +188,27 @@ def m_step(resp):
 # Data compression and checks
 
 
-def _distinct_counts(x):
-    """Distinct values of 1-D ``x`` and how often each occurs (one counting pass for small ints)."""
-    if x.dtype.kind in "biu" and x.size:
-        lo, hi = int(x.min()), int(x.max())
-        if lo >= 0 and hi < 4 * x.size + 1024:
-            counts = np.bincount(x.astype(np.intp, copy=False) if x.dtype.kind == "b" else x)
+_CHUNK = 1 << 22
+
+
+def _count_values(x, name="x"):
+    """Distinct values of 1-D data and how often each occurs, after validating it.
+
+    Integer and boolean arrays are counted with a chunked ``bincount`` (one pass, no float
+    copy, memory independent of the data size); anything else goes through ``np.unique``.
+    """
+    if isinstance(x, np.ndarray) and x.ndim == 1 and x.dtype.kind in "biu" and x.size:
+        data = x.view(np.uint8) if x.dtype.kind == "b" else x
+        lo, hi = int(data.min()), int(data.max())
+        if lo >= 0 and hi <= 1_000_000:
+            counts = np.zeros(hi + 1, dtype=np.int64)
+            for start in range(0, data.size, _CHUNK):
+                counts += np.bincount(data[start : start + _CHUNK], minlength=hi + 1)
             values = np.flatnonzero(counts)
             return values.astype(float), counts[values].astype(float)
-    values, counts = np.unique(x, return_counts=True)
-    return values.astype(float), counts.astype(float)
+    arr = check_data(x, name, ndim=1)
+    values, counts = np.unique(arr, return_counts=True)
+    return values, counts.astype(float)
 
 
 def _check_possible(log_lik, log_weights, name="weights"):
@@ -295,14 +305,19 @@ def em_two_components(x, p1, p2, pi_init=0.5, tol=1e-8, max_iter=1000):
     >>> round(float(res.weights[0]), 4)
     0.8
     """
-    x = check_binary(x, "x", ndim=1)
+    values, counts = _count_values(x, "x")
+    if not np.all((values == 0) | (values == 1)):
+        raise ValueError(
+            f"x must hold only 0 and 1 (1 = red), found values such as {values[(values != 0) & (values != 1)][:3].tolist()}; "
+            "encode the colours as 0/1 first."
+        )
     p1 = check_probability(p1, "p1")
     p2 = check_probability(p2, "p2")
     pi = check_probability(pi_init, "pi_init")
     tol, max_iter = _check_loop_args(tol, max_iter)
-    n = x.size
-    n_red = float(x.sum())
-    n_blue = n - n_red
+    n_red = float(counts[values == 1].sum())
+    n_blue = float(counts[values == 0].sum())
+    n = n_red + n_blue
     if (n_red and p1 == 0 and p2 == 0) or (n_blue and p1 == 1 and p2 == 1):
         raise ValueError("x has a colour that neither factory can produce with these p1 and p2; check p1, p2 and x.")
     if p1 == p2:
@@ -366,17 +381,16 @@ def em_n_components(x, components, weights_init=None, tol=1e-8, max_iter=1000):
     >>> em_n_components(x, comps).weights.round(2).tolist()
     [0.5, 0.3, 0.2]
     """
-    x_raw = np.asarray(x) if not isinstance(x, (str, bytes)) else x
-    x = check_data(x, "x")
+    if isinstance(x, np.ndarray) and x.ndim == 1:
+        values, counts = _count_values(x, "x")
+    else:
+        arr = check_data(x, "x")
+        values, counts = _count_values(arr, "x") if arr.ndim == 1 else (arr, np.ones(arr.shape[0]))
     components = as_components(components)
     k = len(components)
     weights = np.full(k, 1.0 / k) if weights_init is None else check_weights(weights_init, k, "weights_init")
     tol, max_iter = _check_loop_args(tol, max_iter)
 
-    if x.ndim == 1:
-        values, counts = _distinct_counts(x_raw if x_raw.dtype.kind in "biu" else x)
-    else:
-        values, counts = x, np.ones(x.shape[0])
     log_lik = component_log_likelihood(values, components)
     with np.errstate(divide="ignore"):
         _check_possible(log_lik, np.log(weights), "weights_init")
