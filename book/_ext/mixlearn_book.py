@@ -1,0 +1,132 @@
+"""Small Sphinx extension used by the mixlearn book (loaded through ``_config.yml``).
+
+* Puts the JupyterLite staging folder inside the build folder (``<build>/lite_contents``),
+  so that building into a temporary directory never touches the repository's ``_build``.
+* Drops the Google Fonts stylesheet that ``jupyterlite_sphinx`` adds to every page (it is
+  only decoration for its buttons), so the pages load nothing from another host.
+* Adds ``mixlearn-book.js`` early in every page: it tells the widget manager where its
+  font files are, and lets it typeset labels with MathJax 3.
+* Points the Colab launch button at the executed ``.ipynb`` copy of each chapter in the
+  published site (Colab cannot open MyST markdown).
+* Converts every chapter (MyST markdown notebook) into an unexecuted ``.ipynb`` under
+  ``<build>/lite_contents/book/`` so that JupyterLite serves it at ``book/<chapter>.ipynb``
+  (the path the "JupyterLite" launch button asks for). A first cell installs the bundled
+  mixlearn wheel with piplite; it does nothing outside the browser kernel.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from myst_nb.core.read import read_myst_markdown_notebook
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+LITE_SETUP_CELL = """\
+# Runs only inside JupyterLite (the in-browser Pyodide kernel): install the mixlearn wheel
+# that ships with the site, plus the plotting/widget packages the chapter uses.
+import sys
+
+if sys.platform == "emscripten":
+    import piplite
+
+    await piplite.install(["mixlearn", "matplotlib", "ipywidgets"])
+"""
+
+
+def _lite_dir(app: Sphinx) -> Path:
+    # app.outdir is <build>/html; stage next to it
+    return Path(app.outdir).parent / "lite_contents"
+
+
+def _set_content_dir(app: Sphinx, config: Config) -> None:
+    config.jupyterlite_content_dir = os.path.relpath(_lite_dir(app), app.srcdir)
+
+
+def _chapters(app: Sphinx) -> list[Path]:
+    book = Path(app.srcdir) / "book"
+    return sorted(p for p in book.glob("[0-9][0-9]_*.md"))
+
+
+def _stage_notebooks(app: Sphinx, config: Config) -> None:
+    target = _lite_dir(app) / "book"
+    target.mkdir(parents=True, exist_ok=True)
+    for md in _chapters(app):
+        nb = read_myst_markdown_notebook(md.read_text(encoding="utf-8"), path=md)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(LITE_SETUP_CELL, metadata={"tags": ["lite-setup"]}))
+        nb.metadata["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+        nbformat.write(nb, target / (md.stem + ".ipynb"))
+
+
+def _is_remote(filename: str) -> bool:
+    return "://" in filename or filename.startswith("//")
+
+
+def _drop_remote_assets(app: Sphinx) -> None:
+    """Remove CSS/JS files registered (globally) with a URL on another host."""
+    app.registry.css_files = [(f, kw) for f, kw in app.registry.css_files if not _is_remote(f)]
+    app.registry.js_files = [(f, kw) for f, kw in app.registry.js_files if not (f and _is_remote(f))]
+    builder = app.builder
+    if hasattr(builder, "_css_files"):
+        builder._css_files[:] = [c for c in builder._css_files if not _is_remote(c.filename)]
+
+
+def _clean_page_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Per page: drop remote assets and duplicate scripts.
+
+    sphinx-thebe registers its inline ``const THEBE_JS_URL = ...`` script once per build
+    environment read, and Jupyter Book ends up with two copies on every page: a SyntaxError
+    in the browser. Keep the first copy of every script.
+    """
+    if "script_files" in context:
+        kept, seen = [], set()
+        for js in context["script_files"]:
+            filename = getattr(js, "filename", js)
+            attrs = getattr(js, "attributes", {})
+            if filename and _is_remote(str(filename)):
+                continue
+            key = (str(filename or ""), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(js)
+        context["script_files"] = kept
+    if "css_files" in context:
+        context["css_files"] = [c for c in context["css_files"] if not _is_remote(str(getattr(c, "filename", c)))]
+    _point_colab_at_notebook(app, pagename, context)
+
+
+#: branch that holds the published site (GitHub Pages); it contains ``_sources/<page>.ipynb``
+PAGES_BRANCH = "gh-pages"
+
+
+def _point_colab_at_notebook(app: Sphinx, pagename: str, context: dict) -> None:
+    """Colab opens .ipynb files only, but our chapters are MyST markdown.
+
+    sphinx-book-theme copies each executed chapter to ``_sources/<page>.ipynb`` in the built
+    site, so once the site is published on the ``gh-pages`` branch the Colab button can open
+    that notebook from there.
+    """
+    if not context.get("sourcename", "").endswith((".md", ".md.txt")):
+        return
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            url = button.get("url", "")
+            if button.get("text") == "Colab" and url.endswith(".md"):
+                prefix, _, _ = url.partition("/blob/")
+                button["url"] = f"{prefix}/blob/{PAGES_BRANCH}/_sources/{pagename}.ipynb"
+
+
+def setup(app: Sphinx) -> dict:
+    # jupyterlite_sphinx wipes its content dir on config-inited at the default priority (500):
+    # choose the folder before it, fill it after it.
+    app.connect("config-inited", _set_content_dir, priority=400)
+    app.connect("config-inited", _stage_notebooks, priority=600)
+    app.connect("builder-inited", _drop_remote_assets, priority=900)
+    app.connect("html-page-context", _clean_page_assets, priority=900)
+    # must run before the widget manager's bundle, hence the low priority (default is 500)
+    app.add_js_file("mixlearn-book.js", priority=200)
+    app.add_css_file("mixlearn-book.css")
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

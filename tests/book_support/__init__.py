@@ -1,0 +1,1 @@
+"""Helpers for the book tests (HTML scanning, a tiny static server, a CDP client)."""
