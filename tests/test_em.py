@@ -73,9 +73,9 @@ def test_result_shapes_history_and_immutability():
     assert res.history["weights"].shape == (res.n_iter + 1, 2)
     np.testing.assert_allclose(res.history["weights"][0], [0.5, 0.5])
     assert res.log_likelihood == res.history["log_likelihood"][-1]
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="read-only"):
         res.weights[0] = 1.0
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         res.n_iter = 3
     with pytest.raises(TypeError):
         res.history["weights"] = None

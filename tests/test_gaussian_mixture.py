@@ -137,7 +137,7 @@ def test_score_samples_equals_scipy_mixture_density():
     X = blobs()[0]
     gm = GaussianMixture(3, random_state=0).fit(X)
     direct = np.log(sum(w * stats.multivariate_normal(m, c).pdf(X)
-                        for w, m, c in zip(gm.weights_, gm.means_, gm.covariances_)))
+                        for w, m, c in zip(gm.weights_, gm.means_, gm.covariances_, strict=True)))
     np.testing.assert_allclose(gm.score_samples(X), direct, rtol=1e-10)
     np.testing.assert_allclose(gm.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
     assert gm.score(X) == pytest.approx(direct.mean(), rel=1e-12)
@@ -247,8 +247,10 @@ def test_using_an_unfitted_model_is_a_clear_error():
         (lambda: GaussianMixture(2, init_params="magic"), np.zeros((5, 2)), ValueError, "init_params must be one of"),
         (lambda: GaussianMixture(2, reg_covar=-1), np.zeros((5, 2)), ValueError, "reg_covar must be"),
         (lambda: GaussianMixture(2, weights_init=[0.9, 0.9]), np.zeros((5, 2)), ValueError, "weights_init must sum to 1"),
-        (lambda: GaussianMixture(2, means_init=np.zeros((3, 2))), np.zeros((5, 2)), ValueError, r"means_init must have shape \(2, 2\)"),
-        (lambda: GaussianMixture(2, covariances_init=np.zeros((2, 2))), np.zeros((5, 2)), ValueError, "covariances_init must have shape"),
+        (lambda: GaussianMixture(2, means_init=np.zeros((3, 2))), np.zeros((5, 2)), ValueError,
+         r"means_init must have shape \(2, 2\)"),
+        (lambda: GaussianMixture(2, covariances_init=np.zeros((2, 2))), np.zeros((5, 2)), ValueError,
+         "covariances_init must have shape"),
         (lambda: GaussianMixture(2, covariances_init=-np.ones((2, 2, 2))), np.zeros((5, 2)), ValueError, "positive definite"),
         (lambda: GaussianMixture(2, callback=3), np.zeros((5, 2)), TypeError, "callback must be callable"),
     ],

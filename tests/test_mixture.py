@@ -12,7 +12,7 @@ def test_mixture_logpdf_equals_direct_scipy_sum():
     x = np.linspace(-6, 9, 101)
     w = np.array([0.2, 0.5, 0.3])
     comps = [Gaussian(-2, 1), Gaussian(1, 0.5), Gaussian(4, 2)]
-    direct = np.log(sum(wk * stats.norm(c.loc, c.std).pdf(x) for wk, c in zip(w, comps)))
+    direct = np.log(sum(wk * stats.norm(c.loc, c.std).pdf(x) for wk, c in zip(w, comps, strict=True)))
     np.testing.assert_allclose(mixture_logpdf(x, w, comps), direct, rtol=1e-12)
 
 
@@ -52,7 +52,7 @@ def test_posterior_with_log_space_against_scipy_logsumexp():
     x = np.array([0, 3, 7, 15])
     comps = [Poisson(1.0), Poisson(5.0), Poisson(12.0)]
     w = np.array([0.5, 0.3, 0.2])
-    log_joint = np.stack([np.log(wk) + stats.poisson(c.rate).logpmf(x) for wk, c in zip(w, comps)], axis=1)
+    log_joint = np.stack([np.log(wk) + stats.poisson(c.rate).logpmf(x) for wk, c in zip(w, comps, strict=True)], axis=1)
     expected = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
     np.testing.assert_allclose(posterior(x, w, comps), expected, rtol=1e-12)
 
