@@ -1,0 +1,228 @@
+"""Assignment 1: sampling the two-factory mixture."""
+
+from _cells import answer, demo, md, setup, setup_source, solution, tests
+
+TITLE = "Sampling a mixture"
+PRACTISES = ("the generative story of a mixture: draw the factory, then the colour; the law of total "
+             "probability for P(red); checking a simulation against the formula with a z-score.")
+
+
+def cells():
+    return [
+        md(r"""
+        # Assignment 1: sampling a mixture
+
+        A bag holds marbles from two factories. Factory 1 makes red marbles with probability
+        $p_1$, factory 2 with probability $p_2$. A marble comes from factory 1 with probability
+        $\pi$ and from factory 2 otherwise. The factory is the *latent* variable $c$: it shapes
+        what we see (the colour $x$) but is never observed itself.
+
+        In this assignment you simulate the bag and check the simulation against the formula for
+        $P(\text{red})$. Expect about 40 minutes.
+
+        **How this notebook is graded.** Write your code where it says `YOUR CODE HERE` (delete the
+        `raise NotImplementedError()` line) and your written answers where it says
+        `YOUR ANSWER HERE`. The read-only cells after each function are tests: run them to check your
+        work. The autograder also runs further hidden tests on other data, so write general code
+        rather than code that only fits the visible examples. Some tests switch off mixlearn's own
+        version of what you are asked to write. Before submitting, restart the kernel and run all
+        cells.
+
+        Conventions used throughout: colours are `1` = red, `0` = blue; factories are `0` = factory 1,
+        `1` = factory 2 (as in `mixlearn.datasets.make_marbles`).
+        """),
+        setup("setup", setup_source("""
+        import numpy as np
+        import mixlearn as ml
+        """)),
+        md(r"""
+        ## Part 1: the probability of a red marble
+
+        Summing over the latent factory (law of total probability):
+
+        $$P(x = \text{red}) = \sum_{k} P(c = k)\, P(x = \text{red} \mid c = k).$$
+
+        Write `p_red(pi, p1, p2)` returning this probability. It should also work when `pi` is a
+        NumPy array (one answer per entry).
+        """),
+        solution("p_red", '''
+        def p_red(pi, p1, p2):
+            """Probability that a marble drawn from the bag is red."""
+            ### BEGIN SOLUTION
+            pi = np.asarray(pi, dtype=float)
+            return pi * p1 + (1 - pi) * p2
+            ### END SOLUTION
+        '''),
+        tests("test_p_red", 2, """
+        expect_close(p_red(0.6, 0.8, 0.3), 0.6, "p_red(0.6, 0.8, 0.3)")
+        expect_close(p_red(0.2, 0.8, 0.3), 0.4, "p_red(0.2, 0.8, 0.3) (a bag mostly from factory 2)")
+        expect_close(p_red(1.0, 0.8, 0.3), 0.8, "p_red(1, 0.8, 0.3) (every marble from factory 1)")
+        expect_close(p_red(np.array([0.0, 0.5]), 0.9, 0.1), [0.1, 0.5], "p_red for an array of pi values")
+        """, """
+        for pi, p1, p2 in [(0.35, 0.15, 0.95), (0.9, 0.02, 0.6), (0.01, 0.99, 0.5)]:
+            expected = np.exp(ml.mixture_logpdf([1], [pi, 1 - pi], [ml.Bernoulli(p1), ml.Bernoulli(p2)]))[0]
+            expect_close(p_red(pi, p1, p2), expected, f"p_red({pi}, {p1}, {p2})")
+        """),
+        md(r"""
+        ## Part 2: simulate the bag
+
+        Write `sample_marbles(n, pi, p1, p2, rng)` that follows the generative story for `n` marbles:
+        first draw each marble's factory (factory 1 with probability `pi`), then its colour with the
+        red probability of *its* factory. Use only the generator `rng`
+        (a `numpy.random.Generator`) for randomness, so that results are reproducible. Return
+        `(x, c)`: two integer arrays of length `n`, `x` the colours (1 = red) and `c` the factories
+        (0 = factory 1, 1 = factory 2). Use vectorised NumPy code, not a Python loop over marbles.
+        """),
+        solution("sample_marbles", '''
+        def sample_marbles(n, pi, p1, p2, rng):
+            """Simulate n marbles; return (x, c): colours (1 = red) and factories (0 = factory 1)."""
+            ### BEGIN SOLUTION
+            c = (rng.random(n) >= pi).astype(int)
+            p_red_each = np.where(c == 0, p1, p2)
+            x = (rng.random(n) < p_red_each).astype(int)
+            return x, c
+            ### END SOLUTION
+        '''),
+        tests("test_sample_marbles_format", 1, """
+        x, c = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(1))
+        assert isinstance(x, np.ndarray) and isinstance(c, np.ndarray), "sample_marbles should return two NumPy arrays (x, c)."
+        assert x.shape == (50,) and c.shape == (50,), f"x and c should both have shape (50,), got {x.shape} and {c.shape}."
+        assert x.dtype.kind in "iu" and c.dtype.kind in "iu", (
+            f"x and c should be integer arrays, got dtypes {x.dtype} and {c.dtype}.")
+        assert set(np.unique(x)) <= {0, 1} and set(np.unique(c)) <= {0, 1}, "x and c should contain only 0 and 1."
+        x2, c2 = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(1))
+        assert np.array_equal(x, x2) and np.array_equal(c, c2), (
+            "Two calls with generators seeded alike should give the same marbles: draw every random number from rng.")
+        x3, c3 = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(2))
+        assert not (np.array_equal(x, x3) and np.array_equal(c, c3)), "Different seeds should give different marbles."
+        """),
+        tests("test_sample_marbles_frequencies", 3, """
+        def check_frequencies(n, pi, p1, p2, seed):
+            x, c = sample_marbles(n, pi, p1, p2, np.random.default_rng(seed))
+            share1 = np.mean(c == 0)
+            tol = 5 * np.sqrt(pi * (1 - pi) / n) + 1e-12
+            assert abs(share1 - pi) <= tol, (
+                f"About a fraction pi = {pi} of the marbles should come from factory 1 (c == 0), but {share1:.4f} did.")
+            for k, p in [(0, p1), (1, p2)]:
+                made_here = c == k
+                if made_here.sum() > 0:
+                    freq = x[made_here].mean()
+                    tol = 5 * np.sqrt(p * (1 - p) / made_here.sum()) + 1e-12
+                    assert abs(freq - p) <= tol, (
+                        f"Marbles from factory {k + 1} should be red with probability {p}, but {freq:.4f} of them are red "
+                        f"(each marble's colour must use its own factory's probability).")
+
+        check_frequencies(200_000, 0.6, 0.8, 0.3, seed=0)
+        """, """
+        check_frequencies(150_000, 0.15, 0.05, 0.9, seed=11)
+        check_frequencies(150_000, 0.75, 0.55, 0.45, seed=12)
+        x, c = sample_marbles(1000, 0.0, 0.8, 0.3, np.random.default_rng(13))
+        assert np.all(c == 1), "With pi = 0 every marble should come from factory 2 (c == 1)."
+        x, c = sample_marbles(1000, 1.0, 0.8, 0.3, np.random.default_rng(14))
+        assert np.all(c == 0), "With pi = 1 every marble should come from factory 1 (c == 0)."
+        x, c = sample_marbles(1000, 0.4, 1.0, 0.0, np.random.default_rng(15))
+        assert np.array_equal(x, (c == 0).astype(int)), (
+            "With p1 = 1 and p2 = 0 a marble should be red exactly when it comes from factory 1.")
+        """),
+        md(r"""
+        ## Part 3: red marbles per factory
+
+        In a simulation (unlike in real life) we see the factories. Write
+        `red_fraction_by_factory(x, c)` returning a length-2 array: the fraction of red marbles
+        among those from factory 1, and among those from factory 2. If a factory made no marble,
+        its entry is `np.nan` (there is nothing to estimate).
+        """),
+        solution("red_fraction_by_factory", '''
+        def red_fraction_by_factory(x, c):
+            """[fraction red among factory-1 marbles, fraction red among factory-2 marbles] (nan if none)."""
+            ### BEGIN SOLUTION
+            x = np.asarray(x)
+            c = np.asarray(c)
+            fractions = np.full(2, np.nan)
+            for k in range(2):
+                made_here = c == k
+                if made_here.any():
+                    fractions[k] = x[made_here].mean()
+            return fractions
+            ### END SOLUTION
+        '''),
+        tests("test_red_fraction_by_factory", 2, """
+        expect_close(red_fraction_by_factory([1, 0, 1, 1, 0], [0, 0, 1, 1, 1]), [0.5, 2 / 3],
+                     "red_fraction_by_factory(x=[1, 0, 1, 1, 0], c=[0, 0, 1, 1, 1])")
+        expect_close(red_fraction_by_factory([1, 1, 0], [0, 0, 0]), [2 / 3, np.nan],
+                     "red_fraction_by_factory when factory 2 made no marble (nan for factory 2)")
+        """, """
+        rng = np.random.default_rng(21)
+        for n in [7, 300, 5000]:
+            x = rng.integers(0, 2, n)
+            c = rng.integers(0, 2, n)
+            expected = [x[c == 0].sum() / (c == 0).sum(), x[c == 1].sum() / (c == 1).sum()]
+            expect_close(red_fraction_by_factory(x, c), expected, f"red_fraction_by_factory on {n} random marbles")
+        expect_close(red_fraction_by_factory([0, 1], [1, 1]), [np.nan, 0.5],
+                     "red_fraction_by_factory when factory 1 made no marble (nan for factory 1)")
+        """),
+        md(r"""
+        ## Part 4: does the simulation agree with the formula?
+
+        The number of red marbles among $n$ is Binomial$(n, p)$ with $p = P(\text{red})$, so the
+        observed fraction has standard error $\sqrt{p(1-p)/n}$. Write `z_score(x, pi, p1, p2)`:
+        the observed fraction of red marbles in `x` minus the formula's $p$, divided by that
+        standard error. Keep the sign: positive means more red than expected.
+        """),
+        solution("z_score", '''
+        def z_score(x, pi, p1, p2):
+            """(observed fraction red - P(red)) / standard error."""
+            ### BEGIN SOLUTION
+            x = np.asarray(x)
+            p = p_red(pi, p1, p2)
+            return (x.mean() - p) / np.sqrt(p * (1 - p) / x.size)
+            ### END SOLUTION
+        '''),
+        tests("test_z_score", 2, """
+        x = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0])  # 7 red out of 10; the formula gives 0.6
+        expect_close(z_score(x, 0.6, 0.8, 0.3), 0.1 / np.sqrt(0.24 / 10), "z_score for 7 red out of 10 with P(red) = 0.6")
+        expect_close(z_score(1 - x, 0.6, 0.8, 0.3), -0.3 / np.sqrt(0.24 / 10),
+                     "z_score for 3 red out of 10 with P(red) = 0.6 (negative: fewer red than expected)")
+        """, """
+        zs = np.array([z_score(ml.datasets.make_marbles(400, 0.3, 0.7, 0.2, random_state=seed)[0], 0.3, 0.7, 0.2)
+                       for seed in range(300)])
+        assert abs(zs.mean()) < 0.25, (
+            f"Over many simulated bags the z-scores should average about 0, but they average {zs.mean():.3f}.")
+        assert 0.85 < zs.std() < 1.15, (
+            f"Over many simulated bags the z-scores should have standard deviation about 1, but it is {zs.std():.3f}.")
+        """),
+        md("""
+        Now watch the simulation approach the formula as the bag grows (the formula's value is
+        0.6 here):
+        """),
+        demo("""
+        rng = np.random.default_rng(2024)
+        print("      n   fraction red   z-score")
+        for n in [10, 100, 1_000, 10_000, 100_000, 1_000_000]:
+            x, c = sample_marbles(n, 0.6, 0.8, 0.3, rng)
+            print(f"{n:>7}   {x.mean():.4f}        {z_score(x, 0.6, 0.8, 0.3):+.2f}")
+        """),
+        md("""
+        ## Written questions
+
+        **Question 1.** In two or three sentences: why is $P(\\text{red})$ a weighted average of $p_1$
+        and $p_2$, and what are the weights? What range of values can $P(\\text{red})$ take?
+        """),
+        answer("answer_weighted_average", 2, """
+        Every marble comes from exactly one factory, so the red marbles split into red marbles from
+        factory 1 (probability $\\pi p_1$) and red marbles from factory 2 (probability
+        $(1-\\pi) p_2$); adding them gives $\\pi p_1 + (1-\\pi)p_2$. The weights are the factory
+        probabilities $\\pi$ and $1-\\pi$, which are non-negative and add up to one, so $P(\\text{red})$
+        always lies between $p_1$ and $p_2$.
+        """),
+        md("""
+        **Question 2.** How does the gap between the simulated fraction of red marbles and the formula
+        shrink as $n$ grows? Roughly how many marbles do you need for the fraction to be within
+        $\\pm 0.01$ of $0.6$ about 95% of the time?
+        """),
+        answer("answer_sample_size", 2, """
+        The typical gap is the standard error $\\sqrt{p(1-p)/n}$, so it shrinks like $1/\\sqrt{n}$: a
+        hundred times more marbles make it ten times smaller. For 95% of the time within $0.01$ we need
+        $1.96\\sqrt{0.24/n} \\le 0.01$, i.e. $n \\ge 1.96^2 \\cdot 0.24 / 0.01^2 \\approx 9{,}200$ marbles.
+        """),
+    ]

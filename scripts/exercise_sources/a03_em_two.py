@@ -1,0 +1,242 @@
+"""Assignment 3: EM for the two-factory problem."""
+
+from _cells import answer, demo, md, setup, setup_source, solution, tests
+
+TITLE = "EM for two components"
+PRACTISES = ("the E-step, the M-step and the EM loop for the marble problem, the log-likelihood that "
+             "never decreases, and the closed-form answer EM must agree with.")
+
+GUARD = '"em_two_components", "em_n_components", "e_step", "m_step", "posterior"'
+
+
+def cells():
+    return [
+        md(r"""
+        # Assignment 3: EM for two components
+
+        The factories' red probabilities $p_1$ and $p_2$ are known, but the share $\pi$ of marbles from
+        factory 1 is not. We only see colours. Expectation-maximisation (EM) estimates $\pi$ by
+        alternating two steps:
+
+        * **E-step**: with the current guess $\pi$, compute each marble's responsibility
+          $r_n = P(c_n = \text{factory 1} \mid x_n)$ (Bayes' rule, as in assignment 2);
+        * **M-step**: the new guess is the average responsibility, $\pi \leftarrow \frac1N \sum_n r_n$.
+
+        Each round never lowers the log-likelihood $\sum_n \log P(x_n)$. Expect about 50 minutes.
+
+        **How this notebook is graded.** Write code where it says `YOUR CODE HERE` (delete the
+        `raise NotImplementedError()` line) and answers where it says `YOUR ANSWER HERE`. The read-only
+        cells are tests; the autograder adds hidden tests on other data. The tests switch off mixlearn's
+        EM functions (`em_two_components`, `e_step`, `m_step`, `posterior`, ...), so write the steps
+        yourself. Before submitting, restart the kernel and run all cells.
+
+        Conventions: `x` is an array of colours, `1` = red, `0` = blue.
+        """),
+        setup("setup", setup_source(f"""
+        import numpy as np
+        import mixlearn as ml
+
+        EM_FUNCTIONS = ({GUARD})
+        """)),
+        md(r"""
+        ## Part 1: the E-step
+
+        Write `e_step_two(x, pi, p1, p2)` returning the array of responsibilities of factory 1, one per
+        marble. (You may reuse your `marble_posterior` from assignment 2.)
+        """),
+        solution("e_step_two", '''
+        def e_step_two(x, pi, p1, p2):
+            """Responsibility of factory 1 for every marble: P(c = factory 1 | x_n)."""
+            ### BEGIN SOLUTION
+            x = np.asarray(x)
+            joint1 = pi * np.where(x == 1, p1, 1 - p1)
+            joint2 = (1 - pi) * np.where(x == 1, p2, 1 - p2)
+            return joint1 / (joint1 + joint2)
+            ### END SOLUTION
+        '''),
+        tests("test_e_step_two", 2, """
+        def marble_oracle(x, pi, p1, p2):
+            return ml.posterior(x, [pi, 1 - pi], [ml.Bernoulli(p1), ml.Bernoulli(p2)])[:, 0]
+
+        x = np.array([1, 0, 0, 1, 1])
+        with own_work_only(*EM_FUNCTIONS):
+            got = e_step_two(x, 0.5, 0.8, 0.3)
+        expect_close(got, marble_oracle(x, 0.5, 0.8, 0.3), "e_step_two(x, pi=0.5, p1=0.8, p2=0.3)")
+        with own_work_only(*EM_FUNCTIONS):
+            got = e_step_two(x, 0.25, 0.8, 0.3)
+        expect_close(got, marble_oracle(x, 0.25, 0.8, 0.3), "e_step_two(x, pi=0.25, p1=0.8, p2=0.3)")
+        """, """
+        rng = np.random.default_rng(41)
+        for pi, p1, p2 in [(0.9, 0.2, 0.65), (0.5, 0.999, 0.001), (0.33, 0.5, 0.75)]:
+            x = rng.integers(0, 2, 30)
+            with own_work_only(*EM_FUNCTIONS):
+                got = e_step_two(x, pi, p1, p2)
+            expect_close(got, marble_oracle(x, pi, p1, p2), f"e_step_two with pi={pi}, p1={p1}, p2={p2}")
+        """),
+        md("""
+        ## Part 2: the M-step
+
+        Write `m_step_two(r)`: the new estimate of $\\pi$ from the array of responsibilities `r`.
+        """),
+        solution("m_step_two", '''
+        def m_step_two(r):
+            """New share of factory 1: the average responsibility."""
+            ### BEGIN SOLUTION
+            return float(np.mean(r))
+            ### END SOLUTION
+        '''),
+        tests("test_m_step_two", 1, """
+        expect_close(m_step_two(np.array([0.2, 0.4, 0.9])), 0.5, "m_step_two([0.2, 0.4, 0.9])")
+        expect_close(m_step_two(np.array([0.3, 0.3])), 0.3, "m_step_two([0.3, 0.3])")
+        """, """
+        r = np.random.default_rng(42).uniform(0.05, 0.45, 1001)
+        expect_close(m_step_two(r), r.mean(), "m_step_two on 1001 random responsibilities")
+        """),
+        md(r"""
+        ## Part 3: the log-likelihood
+
+        Write `log_likelihood_two(x, pi, p1, p2)` returning $\sum_n \log P(x_n)$ where
+        $P(\text{red}) = \pi p_1 + (1-\pi) p_2$. Sum logarithms; do not multiply probabilities (the
+        product of 100,000 probabilities is 0 in floating point).
+        """),
+        solution("log_likelihood_two", '''
+        def log_likelihood_two(x, pi, p1, p2):
+            """Total log-likelihood of the colours x."""
+            ### BEGIN SOLUTION
+            x = np.asarray(x)
+            red = pi * p1 + (1 - pi) * p2
+            return float(np.sum(np.where(x == 1, np.log(red), np.log1p(-red))))
+            ### END SOLUTION
+        '''),
+        tests("test_log_likelihood_two", 2, """
+        def loglik_oracle(x, pi, p1, p2):
+            return ml.mixture_logpdf(x, [pi, 1 - pi], [ml.Bernoulli(p1), ml.Bernoulli(p2)]).sum()
+
+        x = np.array([1, 1, 0])
+        expect_close(log_likelihood_two(x, 0.6, 0.8, 0.3), 2 * np.log(0.6) + np.log(0.4),
+                     "log_likelihood_two([red, red, blue], 0.6, 0.8, 0.3)")
+        x, _ = ml.datasets.make_marbles(100_000, 0.6, 0.8, 0.3, random_state=0)
+        expect_close(log_likelihood_two(x, 0.5, 0.8, 0.3), loglik_oracle(x, 0.5, 0.8, 0.3),
+                     "log_likelihood_two for 100,000 marbles (a finite negative number)")
+        """, """
+        for seed, (pi, p1, p2) in enumerate([(0.2, 0.1, 0.7), (0.95, 0.6, 0.01)]):
+            x, _ = ml.datasets.make_marbles(50_000 + seed, pi, p1, p2, random_state=100 + seed)
+            expect_close(log_likelihood_two(x, 0.4, p1, p2), loglik_oracle(x, 0.4, p1, p2),
+                         f"log_likelihood_two at pi = 0.4 with p1={p1}, p2={p2}")
+        """),
+        md(r"""
+        ## Part 4: the EM loop
+
+        Write `em_two(x, p1, p2, pi_init=0.5, tol=1e-10, max_iter=10_000)` that starts at `pi_init`
+        and repeats E-step and M-step. Return `(pi, log_likelihoods)`: the final estimate and the list of
+        total log-likelihoods, **starting with the one at `pi_init`** and then one per iteration. Stop
+        when the log-likelihood per marble (total divided by the number of marbles) changes by less
+        than `tol`, or after `max_iter` iterations.
+        """),
+        solution("em_two", '''
+        def em_two(x, p1, p2, pi_init=0.5, tol=1e-10, max_iter=10_000):
+            """EM for the share of factory 1. Returns (pi, list of total log-likelihoods from pi_init on)."""
+            ### BEGIN SOLUTION
+            x = np.asarray(x)
+            pi = pi_init
+            log_likelihoods = [log_likelihood_two(x, pi, p1, p2)]
+            for _ in range(max_iter):
+                pi = m_step_two(e_step_two(x, pi, p1, p2))
+                log_likelihoods.append(log_likelihood_two(x, pi, p1, p2))
+                if abs(log_likelihoods[-1] - log_likelihoods[-2]) / x.size < tol:
+                    break
+            return pi, log_likelihoods
+            ### END SOLUTION
+        '''),
+        tests("test_em_two_agrees", 3, """
+        x, _ = ml.datasets.make_marbles(1000, 0.6, 0.8, 0.3, random_state=1)
+        expected = ml.em_two_components(x, 0.8, 0.3, pi_init=0.5, tol=1e-13).weights[0]
+        with own_work_only(*EM_FUNCTIONS):
+            pi, lls = em_two(x, 0.8, 0.3, tol=1e-13)
+        expect_close(pi, expected, "em_two's estimate of pi for 1000 marbles (pi = 0.6, p1 = 0.8, p2 = 0.3)", rtol=1e-5)
+        """, """
+        for seed, (pi_true, p1, p2, pi_init) in enumerate([(0.25, 0.9, 0.2, 0.9), (0.5, 0.3, 0.6, 0.1), (0.8, 0.7, 0.4, 0.5)]):
+            x, _ = ml.datasets.make_marbles(777 + 100 * seed, pi_true, p1, p2, random_state=50 + seed)
+            expected = ml.em_two_components(x, p1, p2, pi_init=pi_init, tol=1e-13).weights[0]
+            with own_work_only(*EM_FUNCTIONS):
+                pi, lls = em_two(x, p1, p2, pi_init=pi_init, tol=1e-13)
+            expect_close(pi, expected, f"em_two's estimate with p1={p1}, p2={p2}, pi_init={pi_init}", rtol=1e-5)
+        """),
+        tests("test_em_two_history", 2, """
+        x, _ = ml.datasets.make_marbles(500, 0.3, 0.8, 0.3, random_state=2)
+        with own_work_only(*EM_FUNCTIONS):
+            pi, lls = em_two(x, 0.8, 0.3, pi_init=0.9)
+        lls = np.asarray(lls, dtype=float)
+        assert lls.ndim == 1 and lls.size >= 3, (
+            f"em_two should return the log-likelihood at pi_init and after every iteration (several values), got {lls.size}.")
+        expect_close(lls[0], log_likelihood_two(x, 0.9, 0.8, 0.3), "The first log-likelihood (at pi_init = 0.9)")
+        assert np.all(np.diff(lls) >= -1e-9), "The log-likelihood should never decrease from one EM iteration to the next."
+        expect_close(lls[-1], log_likelihood_two(x, pi, 0.8, 0.3), "The last log-likelihood (at the returned pi)")
+        """, """
+        x, _ = ml.datasets.make_marbles(2000, 0.7, 0.55, 0.45, random_state=3)
+        with own_work_only(*EM_FUNCTIONS):
+            pi, lls = em_two(x, 0.55, 0.45, pi_init=0.05, max_iter=20)
+        assert len(lls) == 21, (
+            f"With max_iter=20 and slow convergence em_two should stop after 20 iterations (21 values), got {len(lls)}.")
+        assert np.all(np.diff(lls) >= -1e-9), "The log-likelihood should never decrease from one EM iteration to the next."
+        """),
+        md(r"""
+        ## Part 5: the closed form
+
+        With single draws the maximum-likelihood estimate can be found by hand: the likelihood depends
+        on $\pi$ only through $P(\text{red}) = \pi p_1 + (1 - \pi) p_2$, and the best $P(\text{red})$ is
+        the observed fraction of red marbles $\bar x$. Solving for $\pi$ and keeping it within $[0, 1]$
+        gives $\hat\pi = \operatorname{clip}\left(\frac{\bar x - p_2}{p_1 - p_2}, 0, 1\right)$.
+        Write `closed_form_pi(x, p1, p2)` (assume $p_1 \ne p_2$).
+        """),
+        solution("closed_form_pi", '''
+        def closed_form_pi(x, p1, p2):
+            """Maximum-likelihood share of factory 1 from the fraction of red marbles."""
+            ### BEGIN SOLUTION
+            return float(np.clip((np.mean(x) - p2) / (p1 - p2), 0.0, 1.0))
+            ### END SOLUTION
+        '''),
+        tests("test_closed_form_pi", 2, """
+        x = np.array([1] * 6 + [0] * 4)
+        expect_close(closed_form_pi(x, 0.8, 0.3), 0.6, "closed_form_pi for 6 red out of 10 (p1 = 0.8, p2 = 0.3)")
+        expect_close(closed_form_pi(np.ones(10), 0.8, 0.3), 1.0,
+                     "closed_form_pi when every marble is red (more red than factory 1 makes: clip to 1)")
+        expect_close(closed_form_pi(np.array([0, 0, 0, 1]), 0.8, 0.3), 0.0,
+                     "closed_form_pi for 1 red out of 4 (fewer red than factory 2 makes: clip to 0)")
+        """, """
+        for seed, (pi_true, p1, p2) in enumerate([(0.4, 0.2, 0.9), (0.7, 0.65, 0.25)]):
+            x, _ = ml.datasets.make_marbles(3000, pi_true, p1, p2, random_state=60 + seed)
+            expected = ml.em_two_components(x, p1, p2, tol=1e-14, max_iter=100_000).weights[0]
+            expect_close(closed_form_pi(x, p1, p2), expected, f"closed_form_pi with p1={p1}, p2={p2} (EM's answer)", rtol=1e-4)
+        """),
+        md("EM on a bag of 1000 marbles, next to the closed form:"),
+        demo("""
+        x, _ = ml.datasets.make_marbles(1000, 0.6, 0.8, 0.3, random_state=7)
+        pi, lls = em_two(x, 0.8, 0.3)
+        print(f"EM: pi = {pi:.4f} after {len(lls) - 1} iterations; closed form: {closed_form_pi(x, 0.8, 0.3):.4f}")
+        print("first log-likelihoods:", np.round(lls[:4], 2))
+        """),
+        md(r"""
+        ## Written questions
+
+        **Question 1.** EM and the closed form give the same $\hat\pi$ here. Why, and why learn EM when
+        the closed form exists?
+        """),
+        answer("answer_why_em", 2, r"""
+        Both maximise the same likelihood, which has a single maximum in $\pi$ (it is concave, and
+        strictly so when $p_1 \ne p_2$); EM climbs without ever going down, so it converges to that
+        maximum, which is the clipped closed form. The closed form exists only because one number
+        $P(\text{red})$ summarises single binary draws; with more components, other families or more
+        parameters there is no formula, but the same E-step/M-step loop still works.
+        """),
+        md(r"""
+        **Question 2.** Run `em_two` on the same marbles with $p_1 = 0.52$, $p_2 = 0.48$. Compare the number
+        of iterations with $p_1 = 0.8$, $p_2 = 0.3$ and explain the difference.
+        """),
+        answer("answer_slow_convergence", 2, r"""
+        With nearly equal factories every marble's responsibility stays close to the prior $\pi$, so each
+        M-step moves $\pi$ only a little (the update is a contraction with factor close to 1) and EM needs
+        many more iterations, often thousands. The data also carry little information about $\pi$ then:
+        the likelihood is very flat, so the estimate is uncertain as well as slow to reach.
+        """),
+    ]

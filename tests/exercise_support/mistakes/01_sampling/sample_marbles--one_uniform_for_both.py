@@ -1,0 +1,7 @@
+"""Reuses one uniform draw for the factory and the colour, which couples them."""
+
+def sample_marbles(n, pi, p1, p2, rng):
+    u = rng.random(n)
+    c = (u >= pi).astype(int)
+    x = (u < np.where(c == 0, p1, p2)).astype(int)
+    return x, c

@@ -1,0 +1,14 @@
+"""Runs the E-step with the initial weights every time."""
+
+def em_n(x, components, weights_init=None, tol=1e-8, max_iter=1000):
+    k = len(components)
+    start = np.full(k, 1.0 / k) if weights_init is None else np.asarray(weights_init, dtype=float)
+    resp, ll = e_step_n(x, start, components)
+    lls = [ll]
+    for _ in range(max_iter):
+        weights = m_step_n(resp)
+        resp, ll = e_step_n(x, start, components)
+        lls.append(ll)
+        if abs(lls[-1] - lls[-2]) < tol:
+            break
+    return weights, lls

@@ -1,0 +1,8 @@
+"""Fits mixlearn.GaussianMixture instead of running EM."""
+
+def fit_gmm_1d(x, weights, means, variances, tol=1e-8, max_iter=1000):
+    gm = ml.GaussianMixture(len(weights), covariance_type="diag", reg_covar=0.0, tol=tol, max_iter=max_iter,
+                            weights_init=weights, means_init=np.reshape(means, (-1, 1)),
+                            covariances_init=np.reshape(variances, (-1, 1))).fit(np.reshape(x, (-1, 1)))
+    return {"weights": gm.weights_, "means": gm.means_[:, 0], "variances": gm.covariances_[:, 0],
+            "log_likelihoods": list(gm.history_["log_likelihood"] / len(x))}
