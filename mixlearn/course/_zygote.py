@@ -1,0 +1,153 @@
+"""Kernel fork server ("zygote") for ``mixlearn-course autograde --prefork``.
+
+Starting a Python kernel costs CPU mostly for imports (ipykernel, and then numpy,
+scipy, mixlearn in the notebook's first cell).  The zygote imports those once and
+then, for every submission, forks a **new** process that becomes that submission's
+kernel.  The zygote itself never runs student code, so each kernel starts from the
+same pristine state, in its own process, session and address space (copy-on-write),
+with the same resource limits as a normally started kernel.  Differences from a fresh
+interpreter: the preloaded modules are already in ``sys.modules``, and numpy's global
+random generator is re-seeded from the OS in every child (as a fresh import would).
+
+Protocol on a Unix socket, one connection per kernel, JSON lines:
+request ``{"argv": [...], "env": {...}, "cwd": ..., "as": bytes, "cpu": s, "log": path}``,
+answers ``{"pid": pid}`` and later ``{"status": wait_status}`` when the kernel is gone.
+
+Run as a script: ``python _zygote.py SOCKET_PATH [module ...]``.
+"""
+
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+
+
+def _parent_death_signal(sig):
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, int(sig), 0, 0, 0)
+    except Exception:  # pragma: no cover
+        pass
+
+
+def _limit(which, value, slack=0):
+    if value:
+        resource.setrlimit(which, (int(value), int(value) + slack))
+
+
+def _owned(pid):
+    try:
+        return os.stat("/proc/" + pid).st_uid == os.geteuid()
+    except OSError:
+        return False
+
+
+def _child(req, listener, conns):
+    # this is the kernel now
+    try:
+        listener.close()
+        for c in conns:
+            c.close()
+        os.setsid()
+        _parent_death_signal(signal.SIGKILL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _limit(resource.RLIMIT_AS, req.get("as"))
+        _limit(resource.RLIMIT_CPU, req.get("cpu"), slack=2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if req.get("nproc") and os.geteuid() != 0:
+            # per-user count (ignored for root): leave room for the user's other processes
+            mine = sum(1 for p in os.listdir("/proc") if p.isdigit() and _owned(p))
+            _limit(resource.RLIMIT_NPROC, mine + int(req["nproc"]))
+        os.environ.clear()
+        os.environ.update(req["env"])
+        if req.get("cwd"):
+            os.chdir(req["cwd"])
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        if req.get("log"):
+            fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()
+        sys.argv = ["ipykernel_launcher", *req["argv"]]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def main(argv):
+    path, modules = argv[0], argv[1:]
+    _parent_death_signal(signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import ipykernel.kernelapp  # noqa: F401  (the expensive part of starting a kernel)
+
+    for name in modules:
+        try:
+            __import__(name)
+        except Exception:  # a module that fails to import is simply not preloaded
+            pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)
+    print("ready", flush=True)
+    waiting = {}  # pid -> connection
+    buffers = {}  # connection -> bytes received so far
+    while True:
+        conns = list(buffers)
+        ready, _, _ = select.select([listener, *conns], [], [], 0.05)
+        for s in ready:
+            if s is listener:
+                conn, _ = listener.accept()
+                buffers[conn] = b""
+                continue
+            data = s.recv(1 << 20)
+            if not data:
+                buffers.pop(s, None)
+                s.close()
+                continue
+            buffers[s] += data
+            if b"\n" in buffers[s]:
+                req = json.loads(buffers.pop(s).split(b"\n", 1)[0])
+                pid = os.fork()
+                if pid == 0:
+                    _child(req, listener, [s, *buffers])
+                s.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                waiting[pid] = s
+        while waiting:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            conn = waiting.pop(pid, None)
+            if conn is not None:
+                try:
+                    conn.sendall(json.dumps({"status": status}).encode() + b"\n")
+                except OSError:
+                    pass
+                conn.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

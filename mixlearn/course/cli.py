@@ -1,0 +1,112 @@
+"""``mixlearn-course``: collect, autograde, report and feedback for a whole class."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .common import CourseError
+from .limits import Limits, parse_size
+
+DEFAULT_PREFORK = "numpy,scipy.special,scipy.stats,mixlearn"
+
+
+def _add_common(p):
+    p.add_argument("assignment", help="assignment name, e.g. 04_em_n")
+    p.add_argument("--course", default=".", help="course directory (default: current directory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mixlearn-course",
+        description="Grade a whole class of nbgrader submissions: collect, autograde in "
+                    "parallel with limits, report, feedback.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("collect", help="import a folder or zip of submissions into submitted/")
+    _add_common(p)
+    p.add_argument("path", help="folder or .zip with <student>/<notebook>.ipynb or <student>.ipynb")
+    p.add_argument("--force", action="store_true", help="overwrite existing submissions")
+
+    p = sub.add_parser("autograde", help="autograde submissions in parallel")
+    _add_common(p)
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: number of CPUs)")
+    p.add_argument("--student", default=None, help="only students matching this glob")
+    p.add_argument("--force", action="store_true", help="regrade already graded submissions")
+    p.add_argument("--memory", default="2G", help="address-space limit per kernel (default 2G; 0 = none)")
+    p.add_argument("--cpu", type=float, default=600.0,
+                   help="CPU seconds per kernel (default 600; 0 = none)")
+    p.add_argument("--cell-timeout", type=int, default=None,
+                   help="seconds per cell (default: the course's Execute.timeout)")
+    p.add_argument("--wall", type=float, default=900.0,
+                   help="wall-clock seconds per submission (default 900; 0 = none)")
+    p.add_argument("--max-procs", type=int, default=64,
+                   help="processes a kernel may run at once (default 64; 0 = no cap)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads per kernel (default 1)")
+    p.add_argument("--prefork", action="store_true",
+                   help="start each kernel by forking a fresh, never used process from a per-worker "
+                        "kernel server that has already imported ipykernel and the --prefork-modules "
+                        "(saves their import time in every kernel; the server never runs student code)")
+    p.add_argument("--prefork-modules", default=DEFAULT_PREFORK, metavar="MODULES",
+                   help=f"comma-separated modules the kernel server preloads (default: {DEFAULT_PREFORK})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("report", help="HTML + CSV report of an assignment")
+    _add_common(p)
+    p.add_argument("--output", "-o", default=None,
+                   help="output folder (default: reports/<assignment>)")
+
+    p = sub.add_parser("feedback", help="per-student feedback without hidden tests")
+    _add_common(p)
+    p.add_argument("--student", default=None, help="only students matching this glob")
+    p.add_argument("--force", action="store_true", help="regenerate existing feedback")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    root = os.path.abspath(args.course)
+    try:
+        if args.command == "collect":
+            from .collect import collect
+
+            done = collect(root, args.assignment, args.path, force=args.force)
+            print(f"collected {len(done)} submission(s) for {args.assignment}")
+            return 0
+        if args.command == "autograde":
+            from .grade import autograde, print_summary
+
+            lim = Limits(memory=parse_size(args.memory), cpu=args.cpu,
+                         cell_timeout=args.cell_timeout, wall=args.wall,
+                         nproc=args.max_procs, threads=args.threads,
+                         prefork=(tuple(m.strip() for m in args.prefork_modules.split(",") if m.strip())
+                                  or ("ipykernel",)) if args.prefork else ())
+            summary = autograde(root, args.assignment, jobs=max(1, args.jobs),
+                                student=args.student, force=args.force, limits=lim,
+                                progress=not args.no_progress)
+            print_summary(summary, args.assignment)
+            return summary.exit_code
+        if args.command == "report":
+            from .report import write_report
+
+            out = write_report(root, args.assignment, args.output)
+            print(f"report written to {out['html']} and {out['csv']}")
+            return 0
+        if args.command == "feedback":
+            from .feedback import feedback
+
+            res = feedback(root, args.assignment, student=args.student, force=args.force)
+            print(f"feedback written for {len(res['done'])} student(s)")
+            for s, reason in sorted(res["failed"].items()):
+                print(f"  {s}: {reason}", file=sys.stderr)
+            return 1 if res["failed"] else 0
+    except CourseError as exc:
+        print(f"mixlearn-course: error: {exc}", file=sys.stderr)
+        return 2
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

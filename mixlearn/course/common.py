@@ -1,0 +1,85 @@
+"""Shared helpers: the course's nbgrader configuration, directories and run status."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+
+STATE_DIR = ".mixlearn-course"   # git-ignored working folder in the course root
+STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+
+
+class CourseError(Exception):
+    """A problem the instructor has to fix (bad arguments, missing files, ...)."""
+
+
+def load_nbgrader_config(root: str, overrides: list[str] | None = None):
+    """Load the configuration exactly as ``nbgrader`` would when run in *root*.
+
+    Returns ``(config, coursedir)``.
+    """
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+    from nbgrader.coursedir import CourseDirectory
+
+    root = os.path.abspath(root)
+    with _chdir(root):
+        app = NbGraderApp()
+        app.log.setLevel("ERROR")
+        app.initialize(list(overrides or []))
+        config = app.config
+        coursedir = CourseDirectory(config=config)
+        if not config.CourseDirectory.get("root"):
+            coursedir.root = root
+    return config, coursedir
+
+
+@contextlib.contextmanager
+def _chdir(path):
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def submitted_students(coursedir, assignment: str) -> list[str]:
+    base = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
+    import glob
+
+    pattern_re = re.escape(base).replace(r"\*", "(?P<s>[^/]+)")
+    out = []
+    for path in glob.glob(base):
+        m = re.fullmatch(pattern_re, path)
+        if m and os.path.isdir(path):
+            out.append(m.group("s"))
+    return sorted(out)
+
+
+def state_path(coursedir, *parts: str) -> str:
+    path = os.path.join(coursedir.root, STATE_DIR, *parts)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def atomic_write_json(path: str, data) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def read_failures(coursedir, assignment: str) -> dict:
+    """``{student: {"reason": ..., "time": ...}}`` of the last autograde runs."""
+    path = state_path(coursedir, assignment, "failures.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def write_failures(coursedir, assignment: str, failures: dict) -> None:
+    atomic_write_json(state_path(coursedir, assignment, "failures.json"), failures)

@@ -1,0 +1,199 @@
+"""Fast tests of mixlearn-course pieces that need no kernel: collect, limits, CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+pytest.importorskip("nbgrader")
+
+from mixlearn.course import limits  # noqa: E402
+from mixlearn.course.cli import main  # noqa: E402
+from mixlearn.course.collect import collect  # noqa: E402
+from mixlearn.course.common import CourseError  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.course_support import synth  # noqa: E402
+
+
+@pytest.fixture
+def course(tmp_path):
+    root = tmp_path / "course"
+    (root / "source" / synth.ASSIGNMENT).mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(synth.CONFIG.format(timeout=5))
+    nbformat.write(synth.source_notebook(), str(root / "source" / synth.ASSIGNMENT / "toy.ipynb"))
+    return root
+
+
+def _nb(text="x = 1"):
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(text)]))
+
+
+def _submitted(root, student):
+    return root / "submitted" / student / synth.ASSIGNMENT / "toy.ipynb"
+
+
+def test_collect_folder_layouts_and_overwrite(course, tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "alice").mkdir(parents=True)
+    (inbox / "alice" / "toy.ipynb").write_text(_nb("a = 1"))
+    (inbox / "alice" / "data.csv").write_text("1,2\n")
+    (inbox / "alice" / ".ipynb_checkpoints").mkdir()
+    (inbox / "alice" / ".ipynb_checkpoints" / "toy-checkpoint.ipynb").write_text("junk")
+    (inbox / "bob.ipynb").write_text(_nb("b = 2"))
+    assert collect(str(course), synth.ASSIGNMENT, str(inbox)) == ["alice", "bob"]
+    assert "a = 1" in _submitted(course, "alice").read_text()
+    assert (course / "submitted" / "alice" / synth.ASSIGNMENT / "data.csv").exists()
+    assert not (course / "submitted" / "alice" / synth.ASSIGNMENT / ".ipynb_checkpoints").exists()
+    assert "b = 2" in _submitted(course, "bob").read_text()
+
+    (inbox / "bob.ipynb").write_text(_nb("b = 3"))
+    with pytest.raises(CourseError, match="already exist.*--force"):
+        collect(str(course), synth.ASSIGNMENT, str(inbox))
+    assert "b = 2" in _submitted(course, "bob").read_text()  # untouched
+    collect(str(course), synth.ASSIGNMENT, str(inbox), force=True)
+    assert "b = 3" in _submitted(course, "bob").read_text()
+
+
+def test_collect_zip_with_wrapper_folder(course, tmp_path):
+    z = tmp_path / "subs.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("export/carol/toy.ipynb", _nb("c = 3"))
+        zf.writestr("export/dave.ipynb", _nb("d = 4"))
+        zf.writestr("__MACOSX/export/._dave.ipynb", "junk")
+    assert main(["collect", synth.ASSIGNMENT, str(z), "--course", str(course)]) == 0
+    assert "c = 3" in _submitted(course, "carol").read_text()
+    assert "d = 4" in _submitted(course, "dave").read_text()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("bad id!.ipynb", None, "invalid student id"),
+    ("-x.ipynb", None, "invalid student id"),
+    ("erin/other.ipynb", None, "unexpected notebook"),
+    ("frank/notes.txt", "hi", "no notebook found"),
+    ("readme.txt", "hi", "not a student folder"),
+])
+def test_collect_rejects_bad_submissions(course, tmp_path, name, content, message):
+    inbox = tmp_path / "inbox"
+    (inbox / "ok").mkdir(parents=True)
+    (inbox / "ok" / "toy.ipynb").write_text(_nb())
+    path = inbox / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content if content is not None else _nb())
+    with pytest.raises(CourseError, match=message):
+        collect(str(course), synth.ASSIGNMENT, str(inbox))
+    assert not (course / "submitted").exists()  # all or nothing
+
+
+def test_collect_rejects_zip_slip(course, tmp_path):
+    z = tmp_path / "evil.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("../../evil/toy.ipynb", _nb())
+    with pytest.raises(CourseError, match="unsafe path"):
+        collect(str(course), synth.ASSIGNMENT, str(z))
+    assert main(["collect", synth.ASSIGNMENT, str(z), "--course", str(course)]) == 2
+
+
+def test_parse_size():
+    assert limits.parse_size("2G") == 2 * 1024 ** 3
+    assert limits.parse_size("512MiB") == 512 * 1024 ** 2
+    assert limits.parse_size("1.5g") == int(1.5 * 1024 ** 3)
+    assert limits.parse_size("1000") == 1000
+
+
+def _launch(*opts, code):
+    return subprocess.run([sys.executable, limits.LAUNCHER, *opts, "--",
+                           sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_launcher_memory_limit():
+    code = ("import resource\n"
+            "print(resource.getrlimit(resource.RLIMIT_AS)[0])\n"
+            "try:\n    bytearray(50 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')\n"
+            "x = bytearray(10 * 1024 ** 2)\nprint('small ok')")
+    out = _launch("--as", str(1024 ** 3), code=code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [str(1024 ** 3), "MemoryError", "small ok"]
+
+
+def test_launcher_limits_cannot_be_raised_again():
+    code = ("import resource\n"
+            "try:\n    resource.setrlimit(resource.RLIMIT_AS, (-1, -1))\n"
+            "except (ValueError, OSError):\n    print('refused')")
+    out = _launch("--as", str(1024 ** 3), code=code)
+    assert out.stdout.strip() == "refused" or os.geteuid() == 0  # root may raise hard limits
+
+
+def test_launcher_cpu_limit_kills_busy_loop():
+    out = _launch("--cpu", "1", code="while True:\n    pass")
+    assert out.returncode == -signal.SIGXCPU
+
+
+def test_launcher_sets_env_and_pidfile(tmp_path):
+    pidfile = tmp_path / "pid"
+    out = _launch("--pidfile", str(pidfile), "--env", "OMP_NUM_THREADS=1",
+                  code="import os; print(os.getpid(), os.environ['OMP_NUM_THREADS'])")
+    pid, threads = out.stdout.split()
+    assert pidfile.read_text() == pid and threads == "1"
+
+
+def test_kill_tree_finds_detached_descendants():
+    # a child that starts a grandchild in a new session, then exits: the grandchild is
+    # re-parented to us (child subreaper) and kill_tree must still find and kill it
+    code = ("import os, subprocess, sys, time\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
+            " start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\nprint(p.pid, flush=True)\n")
+    script = (
+        "import subprocess, sys, time, os\n"
+        "from mixlearn.course import limits\n"
+        "assert limits.set_child_subreaper()\n"
+        f"out = subprocess.run([sys.executable, '-c', {code!r}], capture_output=True, text=True)\n"
+        "gc = int(out.stdout)\n"
+        "time.sleep(0.2)\n"
+        "assert gc in limits.descendants(os.getpid()), 'not re-parented'\n"
+        "limits.kill_tree(os.getpid())\n"
+        "time.sleep(0.1)\n"
+        "assert gc not in limits.descendants(os.getpid())\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_core_does_not_import_course():
+    out = subprocess.run([sys.executable, "-c", "import sys, mixlearn; "
+                          "print([m for m in sys.modules if m.startswith(('mixlearn.course', 'nbgrader'))])"],
+                         capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_cli_errors_are_clean(course):
+    assert main(["autograde", synth.ASSIGNMENT, "--course", str(course), "--no-progress"]) == 2
+
+
+
+
+def test_autograde_fresh_course_one_job(course):
+    """No gradebook yet: autograde records the assignment from the source folder first
+    (without touching the release folder), then grades with a single worker."""
+    synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, "-m", "mixlearn.course", "autograde", synth.ASSIGNMENT,
+                          "--jobs", "1", "--no-progress"], cwd=course, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "recording assignment 'toy' in the gradebook" in run.stderr
+    assert not (course / "release").exists()
+    snap = synth.gradebook_snapshot(str(course))
+    assert snap["alice"]["score"] == 6.0
+    grades = snap["alice"]["notebooks"]["toy"]["grades"]
+    assert grades["explain"][0] is None and grades["explain"][2] is True  # left for a human
