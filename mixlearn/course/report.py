@@ -108,8 +108,12 @@ def _plots(stats) -> dict:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     if totals:
         mx = stats["max_score"] or 1.0
-        bins = min(20, max(5, int(mx) + 1))
-        ax.hist(totals, bins=bins, range=(0, mx), color="#4c72b0", edgecolor="white")
+        if mx <= 40:  # one bar per point, centred on whole scores
+            edges = [i - 0.5 for i in range(int(mx) + 2)]
+            ax.hist(totals, bins=edges, color="#4c72b0", edgecolor="white")
+            ax.set_xticks(range(int(mx) + 1))
+        else:
+            ax.hist(totals, bins=20, range=(0, mx), color="#4c72b0", edgecolor="white")
     ax.set_xlabel("total score")
     ax.set_ylabel("students")
     ax.set_title(f"Score distribution ({len(totals)} graded)")
