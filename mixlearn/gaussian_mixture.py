@@ -93,6 +93,13 @@ class GaussianMixture(BaseMixture):
         ``history_["log_likelihood"]`` (n_iter_ + 1,) total log-likelihood and
         ``history_["weights"]`` (n_iter_ + 1, n_components), from the starting parameters on.
 
+    Notes
+    -----
+    Exact EM never decreases the log-likelihood. ``reg_covar`` makes the M-step a regularised
+    one, so when a component collapses onto a few points (its covariance shrinking to the
+    ``reg_covar`` floor) the log-likelihood can dip by a tiny amount, as in scikit-learn. Such a
+    component is usually a sign of too many components.
+
     Examples
     --------
     >>> from mixlearn import GaussianMixture
