@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
+import subprocess
+import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 try:
     from book_support.build import CHAPTERS, clean_build
@@ -192,3 +196,26 @@ def test_launch_buttons_point_at_the_repository(book):
     assert "https://colab.research.google.com/github/mixlearn/mixlearn/blob/gh-pages/_sources/book/03_em_two.ipynb" in text
     # ... and that notebook is part of the built site
     assert (book["html"] / "_sources" / "book" / "03_em_two.ipynb").is_file()
+
+
+def test_a_failing_cell_fails_the_build(tmp_path):
+    """The project's execution settings turn an error in any cell into a failed build.
+
+    A one-page book with the real ``_config.yml``'s ``execute`` section and a cell that
+    raises is built with the same flags as ``book/build.py``.
+    """
+    root = Path(__file__).resolve().parents[1]
+    execute = yaml.safe_load((root / "_config.yml").read_text())["execute"]
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump({"title": "broken", "execute": execute}))
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (tmp_path / "index.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+        "# Broken\n\n```{code-cell} ipython3\nraise RuntimeError('deliberately broken cell')\n```\n"
+    )
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else shutil.which("jupyter-book"), "build", str(tmp_path), "-W", "--keep-going"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, "a book whose cell raises must fail to build:\n" + output[-2000:]
+    assert "deliberately broken cell" in output
