@@ -51,6 +51,15 @@ class BaseMixture:
             setattr(self, key, value)
         return self
 
+    def __sklearn_tags__(self):
+        """Estimator tags, so scikit-learn's tools (clone, GridSearchCV, ...) accept the model.
+
+        scikit-learn is imported only when one of its tools asks; mixlearn does not need it.
+        """
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False), input_tags=InputTags())
+
     def __repr__(self):
         defaults = {
             p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"

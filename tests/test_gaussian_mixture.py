@@ -259,6 +259,18 @@ def test_estimator_conventions():
     assert np.array_equal(gm.fit_predict(X), gm.predict(X))
 
 
+def test_works_with_scikit_learn_model_selection():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    X = load_faithful()
+    assert clone(GaussianMixture(3, covariance_type="tied")).get_params()["covariance_type"] == "tied"
+    search = GridSearchCV(GaussianMixture(random_state=0, n_init=2), {"n_components": [1, 2, 3]}, cv=4).fit(X)
+    # held-out log-likelihood: two components beat one clearly on Old Faithful
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[1] > scores[0] + 0.5
+
+
 def test_using_an_unfitted_model_is_a_clear_error():
     gm = GaussianMixture(2)
     for method in (gm.predict, gm.predict_proba, gm.score, gm.score_samples, gm.bic, gm.aic):
