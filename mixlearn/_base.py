@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from ._logsumexp import logsumexp_components
+from ._logsumexp import logsumexp_components, normalize_components
 from ._validation import (
     check_nonneg_real,
     check_positive_int,
@@ -106,15 +106,9 @@ class BaseMixture:
     # -- EM ------------------------------------------------------------------------------------
     def _e_step(self, X, sample_weight):
         """Responsibilities (K, N) and the (weighted) mean log-likelihood per sample."""
-        log_prob = self._estimate_weighted_log_prob(X)
-        top = log_prob.max(axis=0)
-        if not np.all(np.isfinite(top)):
+        resp, log_px = normalize_components(self._estimate_weighted_log_prob(X))
+        if not np.all(np.isfinite(log_px)):
             raise ValueError("X has samples with zero probability under every component; check the data.")
-        log_prob -= top
-        resp = np.exp(log_prob, out=log_prob)  # reuse the buffer: one exp per entry
-        total = resp.sum(axis=0)
-        resp /= total
-        log_px = top + np.log(total)
         if sample_weight is None:
             return resp, float(log_px.mean())
         return resp, float(sample_weight @ log_px / sample_weight.sum())

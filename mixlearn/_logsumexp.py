@@ -1,4 +1,5 @@
-"""Log-sum-exp along the component axis, the one numerical trick EM needs."""
+"""Log-sum-exp along the component axis, the one numerical trick EM needs, and the E-step's
+normalisation built on it."""
 
 import numpy as np
 
@@ -12,3 +13,21 @@ def logsumexp_components(log_prob):
     safe_top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):
         return safe_top + np.log(np.exp(log_prob - safe_top).sum(axis=0))
+
+
+def normalize_components(log_joint):
+    """Bayes' rule in log space for a (K, N) array of ``log P(c = k, x_n)``.
+
+    Returns ``(resp, log_px)``: the responsibilities ``P(c = k | x_n)`` (K, N) and
+    ``log P(x_n)`` (N,). Works in place on ``log_joint`` (one ``exp`` per entry). Columns whose
+    entries are all ``-inf`` give ``log_px = -inf`` and NaN responsibilities: callers check
+    ``log_px`` and raise a clear error first.
+    """
+    top = log_joint.max(axis=0)
+    safe_top = np.where(np.isfinite(top), top, 0.0)
+    log_joint -= safe_top
+    resp = np.exp(log_joint, out=log_joint)
+    total = resp.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        resp /= total
+        return resp, safe_top + np.log(total)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._logsumexp import logsumexp_components
+from ._logsumexp import logsumexp_components, normalize_components
 from ._validation import (
     check_data,
     check_nonneg_real,
@@ -125,9 +125,7 @@ def _e_step_counts(log_lik, log_weights, counts):
     ``log_lik`` is (K, M) with ``log P(value_m | c = k)``; ``counts`` (M,) how often each
     value occurs. Returns the responsibilities (K, M) and the total log-likelihood.
     """
-    log_joint = log_lik + log_weights[:, None]
-    log_px = logsumexp_components(log_joint)
-    resp = np.exp(log_joint - log_px)
+    resp, log_px = normalize_components(log_lik + log_weights[:, None])
     return resp, float(counts @ log_px)
 
 

@@ -11,7 +11,7 @@ Both are computed in log space, so points far in the tails give finite answers.
 
 import numpy as np
 
-from ._logsumexp import logsumexp_components
+from ._logsumexp import logsumexp_components, normalize_components
 from ._validation import check_data, check_random_state, check_weights
 from .distributions import as_components
 
@@ -70,15 +70,14 @@ def posterior(x, weights, components):
     >>> post.round(3).tolist()
     [[0.727, 0.273], [0.222, 0.778]]
     """
-    log_prob = _weighted_log_prob(x, weights, components)
-    log_px = logsumexp_components(log_prob)
+    resp, log_px = normalize_components(_weighted_log_prob(x, weights, components))
     if not np.all(np.isfinite(log_px)):
         bad = np.flatnonzero(~np.isfinite(log_px))[:3]
         raise ValueError(
             f"x has samples (indices {bad.tolist()}) that no component with positive weight can produce, "
             "so their posterior is undefined; check the data or the components."
         )
-    return np.exp(log_prob - log_px).T
+    return resp.T
 
 
 def sample_mixture(weights, components, size, random_state=None):
