@@ -102,18 +102,15 @@ def sample_mixture(weights, components, size, random_state=None):
         raise ValueError(f"size must be a non-negative integer, got {size!r}.")
     rng = check_random_state(random_state)
     c = rng.choice(len(components), size=size, p=w)
-    x = None
+    parts = []  # (indices, draws) per component that was picked at least once
     for k, comp in enumerate(components):
         idx = np.flatnonzero(c == k)
-        if idx.size == 0:
-            continue
-        draws = np.asarray(comp.sample(idx.size, random_state=rng))
-        if x is None:
-            dtype = np.result_type(draws.dtype, np.float64 if not getattr(comp, "discrete", True) else draws.dtype)
-            x = np.empty((size,) + draws.shape[1:], dtype=dtype)
-        if not np.can_cast(draws.dtype, x.dtype):
-            x = x.astype(np.result_type(x.dtype, draws.dtype))
+        if idx.size:
+            parts.append((idx, np.asarray(comp.sample(idx.size, random_state=rng))))
+    if not parts:
+        return np.empty(0), c
+    # one dtype for all draws: integers stay integers unless some component draws floats
+    x = np.empty((size,) + parts[0][1].shape[1:], dtype=np.result_type(*(d.dtype for _, d in parts)))
+    for idx, draws in parts:
         x[idx] = draws
-    if x is None:
-        x = np.empty(0)
     return x, c
