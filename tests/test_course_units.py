@@ -28,6 +28,7 @@ def course(tmp_path):
     (root / "source" / synth.ASSIGNMENT).mkdir(parents=True)
     (root / "nbgrader_config.py").write_text(synth.CONFIG.format(timeout=5))
     nbformat.write(synth.source_notebook(), str(root / "source" / synth.ASSIGNMENT / "toy.ipynb"))
+    synth.write_checks(str(root))
     return root
 
 

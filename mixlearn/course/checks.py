@@ -24,7 +24,7 @@ reports, never how that report is judged, and it never sees an expected value.
 
 Inputs that are objects are described by data and built inside the student's process:
 :class:`Rng` (a ``numpy.random.Generator``), :class:`Dist` (a mixlearn distribution) and
-:class:`Expr` (a constructor from a small fixed list).
+:class:`Range` (a ``range``).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -70,12 +71,24 @@ class Dist:
         return getattr(d, self.family)(*self.args)
 
 
+@dataclass(frozen=True)
+class Range:
+    """``range(*args)``, made in the student's process (an iterable that is not a list)."""
+
+    args: tuple
+
+    def __init__(self, *args):
+        object.__setattr__(self, "args", tuple(int(a) for a in args))
+
+
 def build(value):
     """The grader-side object an input describes (Dist -> distribution, Rng -> Generator)."""
     if isinstance(value, Dist):
         return value.build()
     if isinstance(value, Rng):
         return np.random.default_rng(value.seed)
+    if isinstance(value, Range):
+        return range(*value.args)
     if isinstance(value, (list, tuple)):
         return type(value)(build(v) for v in value)
     return value
@@ -86,6 +99,8 @@ def _encode_input(v):
         return {"rng": int(v.seed)}
     if isinstance(v, Dist):
         return {"dist": [v.family, [_encode_input(a) for a in v.args]]}
+    if isinstance(v, Range):
+        return {"range": list(v.args)}
     if isinstance(v, np.ndarray):
         a = np.ascontiguousarray(v)
         if a.dtype.str not in _DTYPES:
@@ -235,7 +250,7 @@ class CheckContext:
         results = found[0].get("results")
         if not isinstance(results, list) or len(results) != len(self.calls):
             return "the results from the notebook's kernel are incomplete"
-        for call, res in zip(self.calls, results):
+        for call, res in zip(self.calls, results, strict=True):
             try:
                 call.outcome = decode_result(res)
             except CallFailed as exc:
@@ -395,6 +410,8 @@ def __mixlearn_probe(payload):
                 return numpy.frombuffer(base64.b64decode(val[2]), dtype=val[0]).reshape(val[1]).copy()
             if tag == "rng":
                 return numpy.random.default_rng(val)
+            if tag == "range":
+                return range(*val)
             if tag == "dist":
                 import mixlearn.distributions
                 return getattr(mixlearn.distributions, val[0])(*[dec(a) for a in val[1]])

@@ -13,10 +13,12 @@ Unix sockets in a private run folder that is bind-mounted into the sandbox.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, Unicode
@@ -41,13 +43,30 @@ class SandboxedKernelManager(AsyncKernelManager):
     pid_file = Unicode("", help="Write the kernel's pid here (for the grader's watchdog).").tag(config=True)
     log_file = Unicode("", help="The kernel's own stdout/stderr go here (not the notebook's outputs).").tag(config=True)
     status_file = Unicode("", help="Append the kernel's exit status here when it is seen dead.").tag(config=True)
+    stats_file = Unicode("", help="Append the time spent building and removing the sandbox (JSON lines).").tag(config=True)
+    prefork_slot = Unicode("", help="Fork the kernel from the prefork server of this slot folder "
+                                    "(mixlearn.course.prefork) instead of starting a new interpreter.").tag(config=True)
 
     _base: str | None = None
     _mountpoint: str | None = None
 
     # -- start -----------------------------------------------------------------------
     async def _async_start_kernel(self, **kw):  # type: ignore[override]
+        t0 = time.perf_counter()
         cwd = os.path.abspath(str(kw.get("cwd") or os.getcwd()))
+        if self.prefork_slot:
+            from .prefork import MOUNT
+
+            slot = self.prefork_slot
+            shutil.copytree(cwd, os.path.join(slot, "work"), symlinks=True, dirs_exist_ok=True)
+            run = os.path.join(slot, "run")
+            self._mountpoint = MOUNT if self.sandbox else os.path.join(slot, "work")
+            self.transport = "ipc"
+            self.ip = os.path.join(run, "k")
+            self.connection_file = os.path.join(run, "kernel.json")
+            kw["cwd"] = os.path.join(slot, "work")
+            self._stat("sandbox", time.perf_counter() - t0)
+            return await super()._async_start_kernel(**kw)
         self._base = tempfile.mkdtemp(prefix="mlsbx-")
         os.chmod(self._base, 0o700)
         work = os.path.join(self._base, "work")
@@ -61,12 +80,44 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.ip = os.path.join(run, "k")
             self.connection_file = os.path.join(run, "kernel.json")
         kw["cwd"] = work
+        self._stat("sandbox", time.perf_counter() - t0)
         return await super()._async_start_kernel(**kw)
 
     start_kernel = _async_start_kernel
 
+    def _stat(self, key: str, seconds: float) -> None:
+        if self.stats_file:
+            with open(self.stats_file, "a") as fh:
+                fh.write(json.dumps({key: seconds}) + "\n")
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):  # type: ignore[override]
+        if not self.prefork_slot:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        from .prefork import ForkedKernelProcess, PreforkServer
+
+        if kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
+            raise RuntimeError(f"--prefork can only start ipykernel, not {kernel_cmd!r}")
+        slot = self.prefork_slot
+        with open(os.path.join(slot, "pidns")) as fh:
+            ns = fh.read().strip()
+        env = PreforkServer.env_for(self.sandbox, self.threads)
+        proc = ForkedKernelProcess(os.path.join(slot, "run", "zygote.sock"), kernel_cmd[3:], env, self._mountpoint,
+                                   memory=self.memory, cpu=self.cpu, nproc=self.nproc,
+                                   log=None if self.sandbox else (self.log_file or None), ns=ns)
+        if self.pid_file:
+            with open(self.pid_file, "w") as fh:
+                fh.write(str(proc.pid))
+        prov = self.provisioner
+        prov.process = proc
+        prov.pid = proc.pid
+        prov.pgid = proc.pid  # the child called setsid()
+        prov.cwd = self._mountpoint
+        self._reconcile_connection_info(prov.connection_info)
+
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        if self.prefork_slot:
+            return cmd
         env = {v: str(self.threads) for v in THREAD_VARS} if self.threads else {}
         if self.sandbox:
             spec = _sandbox.SandboxSpec(
@@ -129,9 +180,11 @@ class SandboxedKernelManager(AsyncKernelManager):
                     proc.wait(timeout=10)
                 except Exception:  # pragma: no cover
                     pass
+            t0 = time.perf_counter()
             if self._base:
                 shutil.rmtree(self._base, ignore_errors=True)
                 self._base = None
+            self._stat("sandbox", time.perf_counter() - t0)
 
     shutdown_kernel = _async_shutdown_kernel
 

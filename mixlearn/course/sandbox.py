@@ -55,6 +55,10 @@ INSTALL_HINT = ("bubblewrap is needed to grade student code in a sandbox: instal
                 "threat model)")
 
 
+SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+               "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create namespaces on this machine."""
 
@@ -190,6 +194,9 @@ class SandboxSpec:
     rundir: str                     # host folder for the connection file and sockets
     student_edition: str | None     # replaces the mixlearn package (None: real mixlearn)
     env: dict = field(default_factory=dict)
+    tmpdir: str | None = None       # host folder to use as /tmp (default: a fresh tmpfs)
+    shmdir: str | None = None       # host folder to use as /dev/shm (default: bwrap's own)
+    extra_ro: tuple = ()            # more (host path, sandbox path) pairs, read-only
 
     def argv(self, cmd: list[str], bwrap: str | None = None) -> list[str]:
         bwrap = bwrap or find_bwrap()
@@ -204,7 +211,10 @@ class SandboxSpec:
                 a += ["--symlink", os.readlink(p), p]
             elif os.path.isdir(p):
                 a += ["--ro-bind", p, p]
-        a += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        a += ["--proc", "/proc", "--dev", "/dev"]
+        a += ["--bind", self.tmpdir, "/tmp"] if self.tmpdir else ["--tmpfs", "/tmp"]
+        if self.shmdir:
+            a += ["--bind", self.shmdir, "/dev/shm"]
         for p in _python_paths():
             if not p.startswith(("/usr/", "/etc/", "/opt/")):
                 a += ["--ro-bind", p, p]
@@ -212,11 +222,11 @@ class SandboxSpec:
             a += ["--ro-bind", self.student_edition, mixlearn_package_dir()]
             for p in _hidden_package_dirs():
                 a += ["--tmpfs", p]
+        for src, dst in self.extra_ro:
+            a += ["--ro-bind", src, dst]
         a += ["--bind", self.workdir, self.mountpoint, "--bind", self.rundir, self.rundir,
               "--chdir", self.mountpoint]
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-               "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1"}
-        env.update(self.env)
+        env = dict(SANDBOX_ENV, **self.env)
         for k, v in env.items():
             a += ["--setenv", k, str(v)]
         # everything not mounted writable above (the bound folders and /tmp) is read-only

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -100,6 +101,7 @@ class TrustedExecute(Execute):
                                    "<source>/<assignment>/trusted_checks.py).").tag(config=True)
     seed = Integer(None, allow_none=True, help="Seed of the hidden inputs (default: the student's "
                                                "recorded seed, drawn once).").tag(config=True)
+    stats_file = Unicode("", help="Append the time spent on the checks (JSON lines).").tag(config=True)
     submitted_notebook = Unicode("", help="The submitted notebook, for comparing the student's own "
                                           "run (default: found through the course directory).").tag(config=True)
 
@@ -144,6 +146,7 @@ class TrustedExecute(Execute):
         if seed is None:
             seed = seeds_for(self._root(), assignment, [student])[student]
 
+        t0 = time.perf_counter()
         probes = {}
         for cell in tests:
             gid = cell.metadata.nbgrader.grade_id
@@ -151,11 +154,13 @@ class TrustedExecute(Execute):
             nonce = secrets.token_hex(16)
             probes[gid] = (ctx, nonce, cell.source)
             cell.source = ctx.probe_source(nonce)
+        spent = time.perf_counter() - t0
         try:
             nb, resources = super().preprocess(nb, resources)
         finally:
             for cell in tests:
                 cell.source = probes[cell.metadata.nbgrader.grade_id][2]
+        t0 = time.perf_counter()
         # the kernel and every process of the sandbox are gone now: judge
         submitted = self._submitted_cells(resources)
         for cell in tests:
@@ -173,6 +178,9 @@ class TrustedExecute(Execute):
             cell.outputs = [_verdict_output(verdict, comment)]
             resources.setdefault(META, {})[gid] = {"passed": verdict.passed, "messages": verdict.messages,
                                                   "own_run": own, "comment": comment}
+        if self.stats_file:
+            with open(self.stats_file, "a") as fh:
+                fh.write(json.dumps({"checks": spent + time.perf_counter() - t0}) + "\n")
         return nb, resources
 
 
