@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("nbgrader")
 
 from mixlearn.course import limits  # noqa: E402
+from mixlearn.course.kernel import LAUNCHER  # noqa: E402
 from mixlearn.course.cli import main  # noqa: E402
 from mixlearn.course.collect import collect  # noqa: E402
 from mixlearn.course.common import CourseError  # noqa: E402
@@ -109,7 +110,7 @@ def test_parse_size():
 
 
 def _launch(*opts, code):
-    return subprocess.run([sys.executable, limits.LAUNCHER, *opts, "--",
+    return subprocess.run([sys.executable, LAUNCHER, *opts, "--",
                            sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 

@@ -5,8 +5,8 @@ Three layers, from cheapest to most robust:
 * ``rlimits`` set by a small launcher (``_launch.py``, code shared with the prefork server
   in ``_rlimits.py``) just before ``exec`` of the sandbox and the kernel: ``RLIMIT_AS``
   (address space, so a 50 GB allocation raises ``MemoryError`` at once), ``RLIMIT_CPU``
-  (CPU seconds for the whole kernel; the kernel receives SIGXCPU and dies), ``RLIMIT_CORE`` = 0, and ``RLIMIT_NPROC`` when we are not
-  root (Linux ignores ``RLIMIT_NPROC`` for root).
+  (CPU seconds for the whole kernel; the kernel receives SIGXCPU and dies), ``RLIMIT_CORE``
+  = 0, and ``RLIMIT_NPROC`` when we are not root (Linux ignores it for root).
 * nbgrader's own per-cell execution timeout (``Execute.timeout``), which interrupts a
   cell that runs too long and lets the rest of the notebook grade.
 * a watchdog thread in the grading worker.  The worker marks itself as a *child
