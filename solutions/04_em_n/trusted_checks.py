@@ -110,7 +110,7 @@ def _(t):
     comps = [Dist("Gaussian", float(m), 1.0) for m in np.arange(0.0, 3.0 * k, 3.0)]
     x, _ = ml.sample_mixture(r.dirichlet(np.ones(k)), build(comps), 2000, random_state=r)
     _em_case(t, x, comps, "2000 points and six to ten Gaussian components", hidden=True)
-    p = np.sort(r.uniform(0.1, 0.9, 2))
+    p = (r.uniform(0.1, 0.4), r.uniform(0.6, 0.9))  # apart enough for EM to converge within max_iter
     comps = [Dist("Binomial", 20, float(p[0])), Dist("Binomial", 20, float(p[1]))]
     w1 = float(r.uniform(0.6, 0.9))
     x, _ = ml.sample_mixture([w1, 1 - w1], build(comps), 1500, random_state=r)
@@ -172,7 +172,8 @@ def _(t):
     x, _ = ml.sample_mixture([0.2, 0.5, 0.3], build(comps), 50_000, random_state=3)
     _large_case(t, x, comps, hidden=False)
     r = t.rng
-    lam = np.sort(r.uniform(0.5, 25.0, 3))
+    # well-separated rates, as in the visible case: EM converges within the 50 iterations allowed
+    lam = np.array([r.uniform(0.5, 2.0), r.uniform(6.0, 9.0), r.uniform(16.0, 25.0)])
     comps = [Dist("Poisson", float(v)) for v in lam]
     x, _ = ml.sample_mixture(r.dirichlet(np.ones(3) * 3), build(comps), 50_000, random_state=r)
     _large_case(t, x, comps, hidden=True)
