@@ -159,6 +159,8 @@ def test_solution_gets_full_trusted_marks_for_several_seeds(assignment):
         run = graded[f"solution-{seed}"]
         assert run.score == run.full == sum(grade_points(SOLUTIONS[assignment]).values()), (seed, run.failed())
         assert all(v.cases >= 2 for v in run.verdicts.values())
+        # no setup, solution or demo cell needs what the student edition switches off
+        assert not run.cell_errors, run.cell_errors
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -5,7 +5,8 @@ with the *student edition* of mixlearn first on ``PYTHONPATH`` and scikit-learn 
 what a submission sees in the grading sandbox. For every run of the job (the solution, a kept
 mistake, ...) the code cells are executed in a fresh namespace, solution cells replaced as the
 run says and every autograder test cell replaced by its probe; what the probes ``display`` is
-collected as notebook outputs and written to RESULT.json. The judging happens in the pytest
+collected as notebook outputs and written to RESULT.json, together with the errors of the
+other cells (a solution or demo cell that fails under the student edition shows up there). The judging happens in the pytest
 process, exactly as :class:`mixlearn.course.trusted.TrustedExecute` does it.
 
 Only the standard library, IPython and what the notebooks import are used here: this file must
@@ -66,7 +67,7 @@ def main(job_path, result_path):
     results = {}
     for run in job["runs"]:
         namespace = {"__name__": "__main__", "__builtins__": builtins}
-        outputs = {}
+        outputs, errors = {}, {}
         for cell in job["cells"]:
             gid = cell["id"]
             source = run["probes"][gid] if cell["test"] else run["replace"].get(gid, cell["source"])
@@ -85,9 +86,11 @@ def main(job_path, result_path):
                     signal.setitimer(signal.ITIMER_REAL, 0)
             if cell["test"]:
                 outputs[gid] = list(captured) + ([error] if error else [])
+            elif error:
+                errors[gid] = error
         if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
-        results[run["name"]] = outputs
+        results[run["name"]] = {"outputs": outputs, "errors": errors}
     with open(result_path, "w") as fh:
         json.dump(results, fh)
 

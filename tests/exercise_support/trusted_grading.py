@@ -51,6 +51,7 @@ class Graded:
 
     verdicts: dict
     points: dict
+    cell_errors: dict = field(default_factory=dict)  # {cell: "ename: evalue"} of the other code cells
 
     @property
     def score(self):
@@ -111,7 +112,8 @@ def grade_runs(assignment, runs, cell_timeout=20, timeout=900):
         verdicts = {}
         for gid in tests:
             ctx, nonce = contexts[run.name, gid]
-            verdicts[gid] = ctx.judge(ctx.read_results(outputs[run.name][gid], nonce))
-        graded[run.name] = Graded(verdicts, points)
+            verdicts[gid] = ctx.judge(ctx.read_results(outputs[run.name]["outputs"][gid], nonce))
+        errors = {g: f"{e['ename']}: {e['evalue']}" for g, e in outputs[run.name]["errors"].items()}
+        graded[run.name] = Graded(verdicts, points, errors)
     return graded
 
