@@ -244,3 +244,32 @@ def test_hidden_seeds_are_the_graders_and_a_regrade_reuses_them(course):
     for s in ("alice", "bob"):
         text = (course / "autograded" / s / synth.ASSIGNMENT / "toy.ipynb").read_text()
         assert str(seeds[s]) not in text
+
+
+PLANT = """import os, subprocess
+open('/tmp/planted', 'w').write('from alice')
+open('/dev/shm/planted', 'w').write('from alice')
+open('planted.txt', 'w').write('from alice')
+subprocess.Popen(['sleep', '300'], start_new_session=True)
+""" + synth.GOOD_SQUARE
+
+LOOK = """import os
+seen = sorted(os.listdir('/tmp')) + sorted(os.listdir('/dev/shm')) + sorted(os.listdir('.'))
+procs = sorted(open(f'/proc/{p}/comm').read().strip() for p in os.listdir('/proc') if p.isdigit())
+print('SEEN', seen, 'PROCS', procs)
+""" + synth.GOOD_SQUARE
+
+
+@pytest.mark.parametrize("mode", [[], ["--prefork"]], ids=["fresh", "prefork"])
+def test_one_worker_leaves_nothing_for_the_next_submission(course, mode):
+    """With one worker, alice's files and processes are gone before bob's kernel starts."""
+    rel = synth.source_notebook()
+    synth.write_submission(str(course), "a_alice", synth._fill(rel, PLANT, synth.GOOD_MEAN))
+    synth.write_submission(str(course), "b_bob", synth._fill(rel, LOOK, synth.GOOD_MEAN))
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--jobs", "1", *mode)
+    assert run.returncode == 0, run.stderr
+    nb = nbformat.read(str(course / "autograded" / "b_bob" / synth.ASSIGNMENT / "toy.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    line = next(ln for ln in text.splitlines() if ln.startswith("SEEN"))
+    assert "planted" not in line and "sleep" not in line, line
+    assert synth.gradebook_snapshot(str(course))["a_alice"]["score"] == 6.0

@@ -71,8 +71,11 @@ class PreforkServer:
         self.modules = tuple(modules)
         self.sandbox = sandbox
         self.threads = threads
-        # a short path: Unix socket names are limited to about 100 bytes
-        self.slot = tempfile.mkdtemp(prefix="mlp-", dir=None if len(work_root) > 60 else work_root)
+        # A short path (Unix socket names are limited to about 100 bytes) that is not under /tmp:
+        # the slot's folders are bind-mounted into the sandbox at their own paths, and the sandbox's
+        # /tmp is itself a slot folder that is emptied between submissions.
+        base = "/var/tmp" if os.access("/var/tmp", os.W_OK) else (None if len(work_root) > 60 else work_root)
+        self.slot = tempfile.mkdtemp(prefix="mlp-", dir=base)
         for d in SLOT_DIRS:
             os.makedirs(os.path.join(self.slot, d), exist_ok=True)
         self.proc = None

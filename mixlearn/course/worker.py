@@ -225,7 +225,7 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
     cfg.SandboxedKernelManager.status_file = status
     cfg.SandboxedKernelManager.stats_file = stats
     if prefork is not None:
-        cfg.SandboxedKernelManager.prefork_socket = prefork.prepare()
+        cfg.SandboxedKernelManager.prefork_slot = prefork.prepare()
 
     logger = logging.getLogger(f"mixlearn.course.worker.{os.getpid()}")
     logger.propagate = False
