@@ -128,13 +128,17 @@ class CallFailed(Exception):
     """The student's function raised (or returned something that cannot be read)."""
 
 
+PENDING = object()   # a call whose result has not come back
+
+
 @dataclass
 class Call:
     function: str
     args: tuple
     kwargs: dict
     index: int
-    outcome: Any = None  # decoded result, or CallFailed
+    outcome: Any = PENDING  # decoded result, or CallFailed
+    hidden: bool = False  # used by a hidden case: runs only after every student cell has run
 
     def spec(self):
         return {"f": self.function, "a": [_encode_input(a) for a in self.args],
@@ -221,13 +225,30 @@ class CheckContext:
     def case(self, label: str, judge: Callable, *calls: Call, hidden: bool = False) -> None:
         self.cases.append(Case(label, judge, calls, hidden))
 
-    # -- the probe ---------------------------------------------------------------
-    def probe_source(self, nonce: str) -> str:
-        payload = json.dumps({"nonce": nonce, "calls": [c.spec() for c in self.calls]})
-        return PROBE_TEMPLATE.replace("@@PAYLOAD@@", repr(payload)).replace("@@GRADE_ID@@", self.grade_id)
+    # -- the probes ---------------------------------------------------------------
+    # Visible calls run in place of the test cell; hidden calls run in a probe of their own after
+    # the notebook's last cell.  So no student cell, and no visible call whose result a message may
+    # quote, ever runs in a kernel that has seen a hidden input.
+    def _mark_hidden(self) -> None:
+        for case in self.cases:
+            if case.hidden:
+                for call in case.calls:
+                    call.hidden = True
 
-    def read_results(self, outputs, nonce: str) -> str | None:
-        """Store each call's outcome from the probe cell's outputs; return a problem or None."""
+    def calls_of(self, hidden: bool) -> list[Call]:
+        self._mark_hidden()
+        return [c for c in self.calls if c.hidden == hidden]
+
+    def probe_source(self, nonce: str, hidden: bool = False) -> str:
+        payload = json.dumps({"nonce": nonce, "calls": [c.spec() for c in self.calls_of(hidden)]})
+        what = "hidden checks" if hidden else "trusted check"
+        return (PROBE_TEMPLATE.replace("@@PAYLOAD@@", repr(payload))
+                .replace("@@GRADE_ID@@", f"{self.grade_id} ({what})"))
+
+    def read_results(self, outputs, nonce: str, hidden: bool = False) -> str | None:
+        """Store the outcome of each (visible or hidden) call from its probe's outputs; return a
+        problem or None."""
+        calls = self.calls_of(hidden)
         found = []
         for out in outputs:
             data = out.get("data", {}) if out.get("output_type") in ("display_data", "execute_result") else {}
@@ -244,13 +265,13 @@ class CheckContext:
             if isinstance(blob, dict) and blob.get("nonce") == nonce:
                 found.append(blob)
         if not found:
-            return None if not self.calls else "no results came back from the notebook's kernel"
+            return None if not calls else "no results came back from the notebook's kernel"
         if len(found) > 1:
             return "the notebook's kernel sent more than one set of results"
         results = found[0].get("results")
-        if not isinstance(results, list) or len(results) != len(self.calls):
+        if not isinstance(results, list) or len(results) != len(calls):
             return "the results from the notebook's kernel are incomplete"
-        for call, res in zip(self.calls, results, strict=True):
+        for call, res in zip(calls, results, strict=True):
             try:
                 call.outcome = decode_result(res)
             except CallFailed as exc:
@@ -274,21 +295,26 @@ class CheckContext:
 
 
 def _judge_case(case: Case) -> str | None:
+    # a case that uses a hidden call is reported like a hidden case: its label, nothing the
+    # student's process produced (which could carry hidden inputs out)
+    quiet = case.hidden or any(call.hidden for call in case.calls)
     values = []
     for call in case.calls:
+        if call.outcome is PENDING:
+            return f"{case.label}: no result came back for `{call.function}`."
         if isinstance(call.outcome, CallFailed):
-            if case.hidden:
+            if quiet:
                 return f"Hidden check failed ({case.label}): `{call.function}` raised an error."
             return f"{case.label}: `{call.function}` raised {call.outcome}"
         values.append(call.outcome)
     try:
         case.judge(*values)
     except AssertionError as exc:
-        if case.hidden:
+        if quiet:
             return f"Hidden check failed ({case.label})."
         return str(exc) or f"{case.label}: wrong result."
     except Exception as exc:  # the student's values broke the judge: a wrong answer
-        if case.hidden:
+        if quiet:
             return f"Hidden check failed ({case.label}): the result has the wrong form."
         return f"{case.label}: the result has the wrong form ({type(exc).__name__})."
     return None

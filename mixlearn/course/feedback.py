@@ -31,11 +31,13 @@ END = "### END HIDDEN TESTS"
 class FeedbackFilter(Preprocessor):
     """What a student's feedback may show of the autograded notebook.
 
-    * every autograder test cell keeps only its messages: each error's traceback (which would
-      quote the hidden lines around a failing assertion) becomes ``ename: evalue``;
-    * code cells that ran after the first test cell lose their outputs: from there on the
-      kernel had seen hidden check inputs, and a student's own output could carry them out
-      (in any encoding).  The student saw those outputs when running the notebook anyway.
+    Every autograder test cell keeps only its messages: each error's traceback (which would quote
+    the hidden lines around a failing assertion) becomes ``ename: evalue``.  The outputs of the
+    student's own cells stay: with trusted checks the hidden inputs reach the kernel only after the
+    notebook's last cell has run, and from then on the kernel can no longer rewrite earlier outputs
+    (see :class:`mixlearn.course.trusted.TrustedExecute`).  A notebook autograded without trusted
+    checks (no verdict in its test cells) loses the outputs of every code cell after its
+    first test cell, as before.
 
     nbgrader's ``ClearHiddenTests`` (after this one) removes the hidden test source itself.
     """
@@ -43,6 +45,10 @@ class FeedbackFilter(Preprocessor):
     enabled = Bool(True).tag(config=True)
 
     def preprocess(self, nb, resources):
+        from .trusted import is_test_cell, is_verdict
+
+        # graded with trusted checks: the test cells' outputs are verdicts (students cannot write there)
+        trusted = any(is_verdict(o) for c in nb.cells if is_test_cell(c) for o in c.get("outputs", []))
         seen_test = False
         for cell in nb.cells:
             if cell.cell_type != "code":
@@ -53,7 +59,7 @@ class FeedbackFilter(Preprocessor):
                 for out in cell.get("outputs", []):
                     if out.get("output_type") == "error":
                         out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
-            elif seen_test and cell.get("outputs"):
+            elif seen_test and cell.get("outputs") and not trusted:
                 cell.outputs = []
         return nb, resources
 

@@ -49,6 +49,18 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     _base: str | None = None
     _mountpoint: str | None = None
+    exclude_files: list = []   # paths (relative to the submission) not copied into the sandbox
+
+    def _copy_submission(self, src: str, dest: str) -> None:
+        """The private copy: links are copied as links (never followed), excluded paths are left out."""
+        exclude = {os.path.normpath(p) for p in self.exclude_files}
+
+        def ignore(folder, names):
+            rel = os.path.relpath(folder, src)
+            return [n for n in names if os.path.normpath(os.path.join(rel, n)) in exclude
+                    or os.path.normpath(n) in exclude and rel == "."]
+
+        shutil.copytree(src, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True)
 
     # -- start -----------------------------------------------------------------------
     async def _async_start_kernel(self, **kw):  # type: ignore[override]
@@ -58,7 +70,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             from .prefork import MOUNT
 
             slot = self.prefork_slot
-            shutil.copytree(cwd, os.path.join(slot, "work"), symlinks=True, dirs_exist_ok=True)
+            self._copy_submission(cwd, os.path.join(slot, "work"))
             run = os.path.join(slot, "run")
             self._mountpoint = MOUNT if self.sandbox else os.path.join(slot, "work")
             self.transport = "ipc"
@@ -71,8 +83,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         os.chmod(self._base, 0o700)
         work = os.path.join(self._base, "work")
         run = os.path.join(self._base, "run")
-        # the private writable copy of the submission (links are copied as links, not followed)
-        shutil.copytree(cwd, work, symlinks=True)
+        # the private writable copy of the submission
+        self._copy_submission(cwd, work)
         os.makedirs(run)
         self._mountpoint = cwd
         if self.sandbox:

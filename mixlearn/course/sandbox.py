@@ -43,9 +43,24 @@ STUB_MODULES = {
     "bernoulli_mixture.py": ("BernoulliMixture",),
 }
 STUB_FUNCTIONS = {
-    "mixture.py": ("posterior",),
-    "_logsumexp.py": ("normalize_components",),
+    "mixture.py": ("posterior", "component_log_likelihood", "_weighted_log_prob"),
+    "_logsumexp.py": ("normalize_components", "logsumexp_components"),
 }
+# mixture_logpdf stays available (P(x) is what the exercises compare against), written without
+# the library's internal E-step helpers, which are switched off above
+STUDENT_MIXTURE_LOGPDF = '''
+
+def mixture_logpdf(x, weights, components):
+    """Log of the mixture's probability at each sample (student edition of mixlearn)."""
+    from scipy.special import logsumexp
+
+    x = check_data(x, "x")
+    components = as_components(components)
+    w = check_weights(weights, len(components), "weights")
+    log_f = np.stack([np.broadcast_to(c.logpdf(x), (x.shape[0],)) for c in components])
+    with np.errstate(divide="ignore"):
+        return logsumexp(log_f + np.log(w)[:, None], axis=0)
+'''
 LEFT_OUT = ("course", "teaching", "__pycache__")
 HIDDEN_PACKAGES = ("sklearn",)
 
@@ -120,6 +135,8 @@ def build_student_edition(package_dir: str, dest: str) -> str:
             source = fh.read()
         with open(path, "w") as fh:
             fh.write(_empty_functions(source, module, names))
+            if module == "mixture.py":
+                fh.write(STUDENT_MIXTURE_LOGPDF)
     return dest
 
 
@@ -159,18 +176,32 @@ def student_edition(cache_root: str | None = None) -> str:
 
 
 # ------------------------------------------------------------------ the bwrap command
+_PYTHON_PATHS: list[str] | None = None
+
+
 def _python_paths() -> list[str]:
-    """Directories the kernel's Python needs, read-only (prefixes and ``sys.path``)."""
+    """Directories the kernel's Python needs, read-only: its prefixes and the ``sys.path`` of a
+    fresh isolated interpreter (``python -I``).  Not this process's ``sys.path``: nbgrader puts the
+    course folder on it, and the course must stay out of the sandbox."""
+    global _PYTHON_PATHS
+    if _PYTHON_PATHS is not None:
+        return _PYTHON_PATHS
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-I", "-c", "import json, sys; print(json.dumps(sys.path))"],
+                         capture_output=True, text=True, check=True, cwd="/").stdout
     paths = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    for entry in sys.path:
+    for entry in json.loads(out):
         if entry and os.path.isdir(entry):
             paths.add(os.path.realpath(entry))
     # keep only the outermost of nested paths
-    out = []
+    kept = []
     for p in sorted(paths):
-        if not any(p == q or p.startswith(q + os.sep) for q in out):
-            out.append(p)
-    return out
+        if not any(p == q or p.startswith(q + os.sep) for q in kept):
+            kept.append(p)
+    _PYTHON_PATHS = kept
+    return kept
 
 
 def _hidden_package_dirs() -> list[str]:

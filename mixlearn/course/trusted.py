@@ -27,6 +27,7 @@ import secrets
 import time
 
 from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_code_cell
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
@@ -82,6 +83,20 @@ def checks_file_for(config, assignment: str) -> str:
     return os.path.join(cd.format_path(cd.source_directory, ".", assignment), "trusted_checks.py")
 
 
+def linked_files(folder: str) -> list[str]:
+    """Relative paths in a submitted folder that are not plain files or folders (symbolic links,
+    devices, ...).  nbgrader copies a submission following links, so a submitted link to
+    ``../../../solutions/...`` would arrive as a real file: they are kept out of the sandbox."""
+    out = []
+    for base, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            full = os.path.join(base, name)
+            if os.path.islink(full) or not (os.path.isfile(full) or os.path.isdir(full)):
+                out.append(os.path.relpath(full, folder))
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(base, d))]
+    return out
+
+
 def _own_run(cell) -> bool | None:
     """Did the student's saved run of this test cell pass (None: it was not run)?"""
     if cell.get("execution_count") is None:
@@ -108,22 +123,47 @@ class TrustedExecute(Execute):
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
+        # widget state recorded from the kernel would be a channel out of the sandbox
+        self.store_widget_state = False
+        self._hidden_from = None
+        self._cell_index = -1
+        self._linked_files = []
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        self._cell_index = cell_index
+        return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+    def _update_display_id(self, display_id, msg):
+        # Once the hidden probes run, the kernel has seen hidden inputs: it may no longer rewrite
+        # the outputs of earlier cells (update_display_data), which would carry them out.
+        if self._hidden_from is not None and self._cell_index >= self._hidden_from:
+            return
+        super()._update_display_id(display_id, msg)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.exclude_files = self._linked_files
+        return km
 
     def _root(self) -> str:
         from nbgrader.coursedir import CourseDirectory
 
         return CourseDirectory(config=self.config).root
 
-    def _submitted_cells(self, resources) -> dict:
-        import nbformat
+    def _submitted_path(self, resources) -> str:
         from nbgrader.coursedir import CourseDirectory
 
-        path = self.submitted_notebook
-        if not path:
-            info = resources["nbgrader"]
-            cd = CourseDirectory(config=self.config)
-            path = os.path.join(cd.format_path(cd.submitted_directory, info["student"], info["assignment"]),
-                                info["notebook"] + ".ipynb")
+        if self.submitted_notebook:
+            return self.submitted_notebook
+        info = resources["nbgrader"]
+        cd = CourseDirectory(config=self.config)
+        return os.path.join(cd.format_path(cd.submitted_directory, info["student"], info["assignment"]),
+                            info["notebook"] + ".ipynb")
+
+    def _submitted_cells(self, resources) -> dict:
+        import nbformat
+
+        path = self._submitted_path(resources)
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:
@@ -142,31 +182,45 @@ class TrustedExecute(Execute):
         missing = [c.metadata.nbgrader.grade_id for c in tests if c.metadata.nbgrader.grade_id not in checks]
         if missing:
             raise MissingChecks(f"{path} has no check for the test cell(s) {', '.join(missing)}")
+        self._linked_files = linked_files(os.path.dirname(self._submitted_path(resources)))
         seed = self.seed
         if seed is None:
             seed = seeds_for(self._root(), assignment, [student])[student]
 
         t0 = time.perf_counter()
         probes = {}
+        hidden_cells = []
         for cell in tests:
             gid = cell.metadata.nbgrader.grade_id
             ctx = prepare(checks, gid, seed)
-            nonce = secrets.token_hex(16)
-            probes[gid] = (ctx, nonce, cell.source)
+            nonce, hidden_nonce = secrets.token_hex(16), secrets.token_hex(16)
+            hidden_cell = None
+            if ctx.calls_of(hidden=True):
+                hidden_cell = new_code_cell(ctx.probe_source(hidden_nonce, hidden=True))
+                hidden_cells.append(hidden_cell)
+            probes[gid] = (ctx, nonce, hidden_nonce, hidden_cell, cell.source)
             cell.source = ctx.probe_source(nonce)
+        # the hidden calls run after the notebook's last cell, one probe cell per test cell
+        n_cells = len(nb.cells)
+        nb.cells.extend(hidden_cells)
+        self._hidden_from = n_cells
         spent = time.perf_counter() - t0
         try:
             nb, resources = super().preprocess(nb, resources)
         finally:
+            del nb.cells[n_cells:]
             for cell in tests:
-                cell.source = probes[cell.metadata.nbgrader.grade_id][2]
+                cell.source = probes[cell.metadata.nbgrader.grade_id][-1]
         t0 = time.perf_counter()
         # the kernel and every process of the sandbox are gone now: judge
         submitted = self._submitted_cells(resources)
         for cell in tests:
             gid = cell.metadata.nbgrader.grade_id
-            ctx, nonce, _ = probes[gid]
-            verdict = ctx.judge(ctx.read_results(cell.outputs, nonce))
+            ctx, nonce, hidden_nonce, hidden_cell, _ = probes[gid]
+            problem = ctx.read_results(cell.outputs, nonce)
+            if problem is None and hidden_cell is not None:
+                problem = ctx.read_results(hidden_cell.outputs, hidden_nonce, hidden=True)
+            verdict = ctx.judge(problem)
             own = _own_run(submitted[gid]) if gid in submitted else None
             comment = None
             if own is True and not verdict.passed:
@@ -184,17 +238,27 @@ class TrustedExecute(Execute):
         return nb, resources
 
 
+VERDICT_PASSED = "Trusted check passed"
+VERDICT_FAILED = "TrustedCheckFailed"
+
+
+def is_verdict(output) -> bool:
+    """Is this output a trusted verdict (the only output a graded test cell keeps)?"""
+    return (output.get("output_type") == "stream" and output.get("text", "").startswith(VERDICT_PASSED)
+            or output.get("output_type") == "error" and output.get("ename") == VERDICT_FAILED)
+
+
 def _verdict_output(verdict, comment):
     if verdict.passed:
-        text = f"Trusted check passed ({verdict.cases} case{'s' * (verdict.cases != 1)}).\n"
+        text = f"{VERDICT_PASSED} ({verdict.cases} case{'s' * (verdict.cases != 1)}).\n"
         if comment:
             text += f"Note: {comment}\n"
         return NotebookNode(output_type="stream", name="stdout", text=text)
     lines = list(verdict.messages)
     if comment:
         lines.append(f"Note: {comment}")
-    return NotebookNode(output_type="error", ename="AssertionError", evalue="\n".join(verdict.messages),
-                        traceback=[f"AssertionError: {line}" for line in lines])
+    return NotebookNode(output_type="error", ename=VERDICT_FAILED, evalue="\n".join(verdict.messages),
+                        traceback=[f"{VERDICT_FAILED}: {line}" for line in lines])
 
 
 class TrustedComments(NbGraderPreprocessor):

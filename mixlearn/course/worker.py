@@ -208,7 +208,12 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
         os.symlink(src, dst)
 
     link(master.source_directory, ".")
-    link(master.submitted_directory, student)
+    # the submission is copied, without its symbolic links: nbgrader would follow them
+    sub_src = master.format_path(master.submitted_directory, student, assignment)
+    sub_dst = cd.format_path(cd.submitted_directory, student, assignment)
+    shutil.copytree(sub_src, sub_dst, ignore=lambda d, names: [
+        n for n in names if os.path.islink(os.path.join(d, n))
+        or not (os.path.isfile(os.path.join(d, n)) or os.path.isdir(os.path.join(d, n)))])
     shutil.copyfile(settings.seed_db, os.path.join(work, "gradebook.db"))
     if task.extension is not None:
         with Gradebook(db_url, master.course_id) as gb:
