@@ -4,7 +4,8 @@
 with the *student edition* of mixlearn first on ``PYTHONPATH`` and scikit-learn hidden, which is
 what a submission sees in the grading sandbox. For every run of the job (the solution, a kept
 mistake, ...) the code cells are executed in a fresh namespace, solution cells replaced as the
-run says and every autograder test cell replaced by its probe; what the probes ``display`` is
+run says, every autograder test cell replaced by the probe of its visible calls, and the probes
+of the hidden calls run after the last cell (as ``TrustedExecute`` appends them); what the probes ``display`` is
 collected as notebook outputs and written to RESULT.json, together with the errors of the
 other cells (a solution or demo cell that fails under the student edition shows up there). The judging happens in the pytest
 process, exactly as :class:`mixlearn.course.trusted.TrustedExecute` does it.
@@ -64,33 +65,42 @@ def main(job_path, result_path):
     os.environ["MPLBACKEND"] = "Agg"
     signal.signal(signal.SIGALRM, _alarm)
 
+    def run_cell(namespace, gid, source):
+        """Execute one cell; return (what it displayed, its error output or None)."""
+        captured.clear()
+        error = None
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            signal.setitimer(signal.ITIMER_REAL, job["cell_timeout"])
+            try:
+                exec(compile(source, f"<cell {gid}>", "exec"), namespace)
+            except Exception as exc:  # noqa: BLE001 - a failing cell is a result here
+                error = {"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc)[:500],
+                         "traceback": []}
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        return list(captured), error
+
     results = {}
     for run in job["runs"]:
         namespace = {"__name__": "__main__", "__builtins__": builtins}
-        outputs, errors = {}, {}
+        outputs, hidden_outputs, errors = {}, {}, {}
         for cell in job["cells"]:
             gid = cell["id"]
             source = run["probes"][gid] if cell["test"] else run["replace"].get(gid, cell["source"])
-            captured.clear()
-            error = None
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
-                warnings.simplefilter("ignore")
-                signal.setitimer(signal.ITIMER_REAL, job["cell_timeout"])
-                try:
-                    exec(compile(source, f"<cell {gid}>", "exec"), namespace)
-                except Exception as exc:  # noqa: BLE001 - a failing cell is a result here
-                    error = {"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc)[:500],
-                             "traceback": []}
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
+            shown, error = run_cell(namespace, gid, source)
             if cell["test"]:
-                outputs[gid] = list(captured) + ([error] if error else [])
+                outputs[gid] = shown + ([error] if error else [])
             elif error:
                 errors[gid] = error
+        # the hidden calls run after the notebook's last cell, one probe per test cell
+        for gid, source in run["hidden_probes"]:
+            shown, error = run_cell(namespace, gid, source)
+            hidden_outputs[gid] = shown + ([error] if error else [])
         if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
-        results[run["name"]] = {"outputs": outputs, "errors": errors}
+        results[run["name"]] = {"outputs": outputs, "hidden_outputs": hidden_outputs, "errors": errors}
     with open(result_path, "w") as fh:
         json.dump(results, fh)
 

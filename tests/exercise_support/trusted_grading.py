@@ -3,7 +3,8 @@
 What real grading does (``mixlearn.course.trusted.TrustedExecute``), minus the kernel and the
 bubblewrap sandbox: the student's cells run in a process that sees the *student edition* of
 mixlearn (EM switched off, scikit-learn hidden), every autograder test cell is replaced by the
-probe of its trusted check, and the probes' outputs come back here, where
+probe of its check's visible calls, the probes of the hidden calls run after the last cell, and
+the probes' outputs come back here, where
 ``CheckContext.read_results`` and ``judge`` turn them into verdicts with the real library.
 
 All runs of an assignment (the solution for several seeds, the release stubs, every kept
@@ -65,6 +66,11 @@ class Graded:
         return {g: v.messages for g, v in self.verdicts.items() if not v.passed}
 
 
+def _split_probes(ctx):
+    """Whether the checks framework runs hidden calls in probes of their own, after the last cell."""
+    return hasattr(ctx, "calls_of")
+
+
 def stub_replacements(assignment):
     """The release's answers: every solution code cell is the stub that raises."""
     nb = load_solution(assignment)
@@ -84,13 +90,16 @@ def grade_runs(assignment, runs, cell_timeout=20, timeout=900):
         unknown = set(run.replace) - {c["id"] for c in cells}
         if unknown:
             raise KeyError(f"no cells with grade_id {sorted(unknown)} in {assignment}")
-        probes = {}
+        probes, hidden_probes = {}, []
         for gid in tests:
             ctx = prepare(checks, gid, run.seed)
-            nonce = secrets.token_hex(16)
-            contexts[run.name, gid] = (ctx, nonce)
+            nonce, hidden_nonce = secrets.token_hex(16), secrets.token_hex(16)
+            contexts[run.name, gid] = (ctx, nonce, hidden_nonce)
             probes[gid] = ctx.probe_source(nonce)
-        job_runs.append({"name": run.name, "replace": dict(run.replace), "probes": probes})
+            if _split_probes(ctx) and ctx.calls_of(hidden=True):
+                hidden_probes.append((gid, ctx.probe_source(hidden_nonce, hidden=True)))
+        job_runs.append({"name": run.name, "replace": dict(run.replace), "probes": probes,
+                         "hidden_probes": hidden_probes})
     edition = student_edition()
     with tempfile.TemporaryDirectory(prefix="mixlearn-probes-") as tmp:
         job, result = os.path.join(tmp, "job.json"), os.path.join(tmp, "result.json")
@@ -111,8 +120,12 @@ def grade_runs(assignment, runs, cell_timeout=20, timeout=900):
     for run in runs:
         verdicts = {}
         for gid in tests:
-            ctx, nonce = contexts[run.name, gid]
-            verdicts[gid] = ctx.judge(ctx.read_results(outputs[run.name]["outputs"][gid], nonce))
+            ctx, nonce, hidden_nonce = contexts[run.name, gid]
+            result = outputs[run.name]
+            problem = ctx.read_results(result["outputs"][gid], nonce)
+            if problem is None and _split_probes(ctx) and ctx.calls_of(hidden=True):
+                problem = ctx.read_results(result["hidden_outputs"].get(gid, []), hidden_nonce, hidden=True)
+            verdicts[gid] = ctx.judge(problem)
         errors = {g: f"{e['ename']}: {e['evalue']}" for g, e in outputs[run.name]["errors"].items()}
         graded[run.name] = Graded(verdicts, points, errors)
     return graded
