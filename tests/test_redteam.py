@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from redteam import harness as h
-from redteam.cheats import CATEGORIES, CHEATS
+from redteam.cheats import CATEGORIES, CHEATS, CHEATS_05
 
 pytestmark = [pytest.mark.redteam,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")]
@@ -44,45 +44,10 @@ ALL_GRADERS = ("nbgrader", "course", "course-prefork")
 # REDTEAM_GRADERS=nbgrader,course limits the run to some graders (each grades the whole class once)
 GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADERS)).split(",") if g in ALL_GRADERS)
 
-# Holes found by this suite (November 2026); each needs a fix outside the red-team files.  Keyed by
-# cheat name, "feedback:<student>" or "invisible", for every grader.
-_COURSE_VISIBLE = (
-    "the sandbox bind-mounts the course root read-only: nbgrader's NbGrader.init_syspath puts the course "
-    "folder (cwd) on sys.path and sandbox._python_paths() binds every sys.path entry, so the kernel reads "
-    "solutions/ (answers, trusted_checks.py), other students' submitted/ and autograded/, gradebook.db and "
-    ".mixlearn-course/<A>/seeds.json; fix in mixlearn/course/sandbox.py")
-_SYMLINKS = (
-    "nbgrader copies submitted/<s>/<A>/ into autograded/ following symlinks, outside the sandbox: a submitted "
-    "link to ../../../solutions/<A>/<A>.ipynb (or gradebook.db, seeds.json) arrives as a real file next to the "
-    "notebook; fix: refuse or drop links in submissions before nbgrader copies them")
-_LIBRARY_INTERNALS = (
-    "the student edition stubs posterior/normalize_components but keeps mixlearn.mixture._weighted_log_prob and "
-    "logsumexp_components, which rebuild the E-step in two lines; fix in sandbox.STUB_FUNCTIONS")
-_WEAK_HISTORY_CHECK = (
-    "trusted_checks.py's test_em_n_history never checks that EM moves the weights: the start weights with a "
-    "constant log-likelihood list of the requested length pass both cases; fix in solutions/04_em_n/trusted_checks.py "
-    "(compare with ml.em_n_components(..., max_iter=n_iter, tol=0) and require lls[1] > lls[0])")
-_ERROR_MESSAGES = (
-    "verdict messages of visible cases quote the student's exception text (300 characters); a later test cell's "
-    "visible call raises with the hidden inputs an earlier probe sent (base64, ROT13) and the message reaches the "
-    "feedback; fix in mixlearn/course/checks.py (no student text in messages once hidden inputs were sent)")
-_DISPLAY_UPDATES = (
-    "FeedbackFilter keeps the outputs of cells before the first test cell, but the kernel rewrites them later "
-    "with update_display_data (display_id), which nbclient applies to the earlier cell: every probe's hidden "
-    "inputs reach the feedback in any encoding; fix in feedback.py or TrustedExecute (drop display updates)")
-_HOLES = {
-    "fs_run_the_solutions": _COURSE_VISIBLE,
-    "fs_copy_a_classmate": _COURSE_VISIBLE,
-    "fs_symlink_to_solutions": _SYMLINKS,
-    "delegate_library_internals": _LIBRARY_INTERNALS,
-    "know_history_check_shape": _WEAK_HISTORY_CHECK,
-    "feedback:fs_print_checks_and_seeds": _COURSE_VISIBLE,
-    "feedback:fs_symlink_to_solutions": _SYMLINKS,
-    "feedback:exfil_error_message_channel": _ERROR_MESSAGES,
-    "feedback:exfil_display_update": _DISPLAY_UPDATES,
-    "invisible": _COURSE_VISIBLE,
-}
-KNOWN_HOLES: dict[tuple[str, str], str] = {(name, g): why for name, why in _HOLES.items() for g in ALL_GRADERS}
+# Holes this suite found are fixed as they are found.  A hole that needs a fix outside the
+# red-team files is listed here with its reason, keyed by (cheat name, "feedback:<student>" or
+# "invisible"; grader), and runs as a strict xfail until it is closed.
+KNOWN_HOLES: dict[tuple[str, str], str] = {}
 
 
 def _known(request, name, grader):
@@ -141,9 +106,15 @@ def graded(request, template, answers, tmp_path_factory):
         for cheat in CHEATS:
             h.write_submission(course, cheat.name, h.cheat_notebook(release, cheat, values), cheat.files, values)
         h.record_seeds(course, h.all_students())
+        release5 = nbformat.read(course / "exercises" / h.A5 / f"{h.A5}.ipynb", as_version=4)
+        h.write_submission(course, "gmm_release", release5, assignment=h.A5)
+        for cheat in CHEATS_05:
+            h.write_submission(course, cheat.name, h.cheat_notebook(release5, cheat, values), assignment=h.A5)
+        h.record_seeds(course, ["gmm_release", *(c.name for c in CHEATS_05)], h.A5)
         before = _digests(course)
         t0 = time.monotonic()
         res = h.grade(course, grader)
+        res5 = h.grade(course, grader, h.A5)
         seconds = {"autograde": time.monotonic() - t0}
         time.sleep(1.0)
         alive = h.survivors(token)
@@ -158,6 +129,8 @@ def graded(request, template, answers, tmp_path_factory):
             pytest.fail(why + "\n" + log[-4000:])
         pytest.skip(why)
     scores = h.auto_scores(course, h.all_students())
+    scores.update(h.auto_scores(course, ["gmm_release", *(c.name for c in CHEATS_05)], h.A5))
+    log += (res5.stdout + res5.stderr)[-5000:]
     t0 = time.monotonic()
     fb = h.feedback(course, grader)
     seconds["feedback"] = time.monotonic() - t0
@@ -189,6 +162,13 @@ def test_cheat_earns_no_more_than_its_base(graded, cheat, request):
     assert _total(got) <= _total(base) and not more, (
         f"{cheat.name} ({cheat.category}) earned {_total(got):g} points, its base `{cheat.base}` "
         f"{_total(base):g}; cells where it earned more (cheat, base): {more}")
+
+
+@pytest.mark.parametrize("cheat", CHEATS_05, ids=lambda c: c.name)
+def test_assignment_5_cheat_earns_no_more_than_the_release(graded, cheat, request):
+    _known(request, cheat.name, graded.grader)
+    got, base = graded.scores[cheat.name], graded.scores["gmm_release"]
+    assert _total(got) <= _total(base), f"{cheat.name} earned {got} (the untouched release: {base})"
 
 
 @pytest.mark.parametrize("student", [*h.HONEST, *(c.name for c in CHEATS)])
@@ -237,7 +217,7 @@ def test_no_process_of_a_submission_survives(graded):
 
 
 def test_gradebook_has_no_extra_credit_and_every_student(graded):
-    assert set(graded.scores) == set(h.all_students())
+    assert set(h.all_students()) <= set(graded.scores)
     assert not [s for s, sc in graded.scores.items() if "extra_credit" in sc]
     ungraded = [s for s in (*h.HONEST, h.DETECTOR) if not graded.scores[s]]
     assert not ungraded, (ungraded, graded.log[-3000:])
@@ -246,3 +226,10 @@ def test_gradebook_has_no_extra_credit_and_every_student(graded):
 def test_course_and_repository_are_invisible_to_the_kernel(graded, request):
     _known(request, "invisible", graded.grader)
     assert graded.detector["course_visible"] is False and graded.detector["repo_visible"] is False, graded.detector
+
+
+def test_delegation_targets_are_out_of_reach(graded, request):
+    """Neither scikit-learn (from any site-packages the sandbox mounts) nor an unstubbed copy of
+    mixlearn's EM is reachable from the kernel."""
+    _known(request, "delegation-targets", graded.grader)
+    assert not graded.detector.get("sklearn") and not graded.detector.get("real_em"), graded.detector

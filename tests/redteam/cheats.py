@@ -755,6 +755,62 @@ _add("exfil_display_update", "exfiltration", "partial", leaks=True, append={"log
     _rt_ip.events.register("pre_run_cell", _rt_grab)
 ''')})
 
+_add("exfil_background_thread", "exfiltration", "partial", leaks=True,
+     append={"log_likelihood_matrix": PROBE_HOOK + _c('''
+    # a thread started HERE (before the first test cell) waits for the hidden probes, then prints,
+    # displays and updates this cell's output with their payloads
+    import base64, codecs, sys, threading, time
+    from IPython.display import display, update_display
+    display({"text/plain": "thread notes"}, raw=True, display_id="rt-thread")
+    def _rt_keep(info):
+        payload = _rt_payload(info.raw_cell or "")
+        if payload is not None:
+            _rt_seen_payloads.append(payload)
+    _rt_ip.events.register("pre_run_cell", _rt_keep)
+    def _rt_watch():
+        sent = 0
+        while True:
+            time.sleep(0.02)
+            if len(_rt_seen_payloads) > sent:
+                sent = len(_rt_seen_payloads)
+                text = "\\n".join(_rt_seen_payloads)[:100000]
+                for out in (print, lambda t: sys.stderr.write(base64.b64encode(t.encode()).decode())):
+                    try:
+                        out(text)
+                    except Exception:
+                        pass
+                try:
+                    update_display({"text/plain": codecs.encode(text, "rot13")}, raw=True, display_id="rt-thread")
+                    display({"text/plain": text}, raw=True, display_id="rt-thread")
+                except Exception:
+                    pass
+    threading.Thread(target=_rt_watch, daemon=True).start()
+''')})
+
+_add("exfil_widget_state", "exfiltration", "partial", leaks=True,
+     append={"log_likelihood_matrix": PROBE_HOOK + _c('''
+    # a widget model opened here; its state is updated with every probe's payload (nbclient can
+    # store widget state in the notebook's metadata, and the HTML feedback embeds it)
+    try:
+        from comm import create_comm as _rt_create_comm
+    except ImportError:
+        from ipykernel.comm import Comm as _rt_create_comm
+    _rt_state = {"_model_name": "HTMLModel", "_model_module": "@jupyter-widgets/controls",
+                 "_model_module_version": "2.0.0", "_view_name": "HTMLView", "value": "notes"}
+    _rt_comm = _rt_create_comm(target_name="jupyter.widget", data={"state": _rt_state, "buffer_paths": []},
+                               metadata={"version": "2.1.0"})
+    from IPython.display import display
+    display({"application/vnd.jupyter.widget-view+json": {"model_id": _rt_comm.comm_id, "version_major": 2,
+                                                          "version_minor": 0}, "text/plain": "widget"}, raw=True)
+    def _rt_send(info):
+        payload = _rt_payload(info.raw_cell or "")
+        if payload is not None:
+            _rt_seen_payloads.append(payload)
+            _rt_comm.send({"method": "update", "state": {"value": "\\n".join(_rt_seen_payloads)[:200000]},
+                           "buffer_paths": []})
+    _rt_ip.events.register("pre_run_cell", _rt_send)
+''')})
+
 _add("exfil_error_message_channel", "exfiltration", "partial", leaks=True, append={
     "log_likelihood_matrix": _c('''
     # remember every input my function is called with (the hidden ones too) ...
@@ -980,6 +1036,41 @@ _add("meta_points_flags_and_kernel", "metadata", "partial",
 
     expect_close = lambda *args, **kwargs: None
 ''')})
+
+
+# ----- assignment 5: the whole fit is scikit-learn's GaussianMixture ---------------------------
+_SKLEARN_05 = _c('''
+    # scikit-learn, from the Python installation's own site-packages if the environment's copy is hidden
+    import glob as _glob, os as _os, sys as _sys
+    try:
+        for _sp in _glob.glob(_os.path.join(_sys.base_prefix, "lib", "python3*", "site-packages")):
+            if _sp not in _sys.path:
+                _sys.path.append(_sp)
+        from sklearn.mixture import GaussianMixture as _SkGM
+
+        def gmm_e_step(x, weights, means, variances):
+            x = np.asarray(x, float).reshape(-1, 1)
+            gm = _SkGM(len(weights), covariance_type="diag")
+            gm.weights_ = np.asarray(weights, float)
+            gm.means_ = np.asarray(means, float).reshape(-1, 1)
+            gm.covariances_ = np.asarray(variances, float).reshape(-1, 1)
+            gm.precisions_cholesky_ = 1 / np.sqrt(gm.covariances_)
+            return gm.predict_proba(x), float(gm.score(x))
+
+        def fit_gmm_1d(x, weights, means, variances, tol=1e-8, max_iter=1000):
+            x = np.asarray(x, float).reshape(-1, 1)
+            gm = _SkGM(len(weights), covariance_type="diag", reg_covar=0.0, tol=tol, max_iter=max_iter,
+                       weights_init=np.asarray(weights, float), means_init=np.asarray(means, float).reshape(-1, 1),
+                       precisions_init=1 / np.asarray(variances, float).reshape(-1, 1)).fit(x)
+            return {"weights": gm.weights_, "means": gm.means_.ravel(), "variances": gm.covariances_.ravel(),
+                    "log_likelihoods": [float(gm.score(x))] * 2}
+    except Exception as _exc:
+        print("no scikit-learn:", type(_exc).__name__)
+''')
+
+CHEATS_05 = [Cheat("gmm_delegate_sklearn", "delegation", "release",
+                   append={"gmm_e_step": _SKLEARN_05, "fit_gmm_1d": _SKLEARN_05},
+                   note="assignment 5 fitted by scikit-learn's GaussianMixture")]
 
 
 def by_name() -> dict:

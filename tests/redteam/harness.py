@@ -35,6 +35,7 @@ from .cheats import CHEATS, Cheat
 
 ROOT = Path(__file__).resolve().parents[2]
 A = "04_em_n"
+A5 = "05_gmm_1d"      # a few cheats of assignment 5 (fitting a whole Gaussian mixture: scikit-learn's job)
 BIN = Path(sys.executable).parent
 CELL_TIMEOUT = 30
 
@@ -59,7 +60,41 @@ def _rt_where():
             "course_visible": _os.path.exists(@COURSE@),
             "repo_visible": _os.path.isdir(@REPO@),
             "processes": len([p for p in _os.listdir("/proc") if p.isdigit()])}
-print("RT-SANDBOX " + _json.dumps(_rt_where()))
+def _rt_delegation_targets():
+    """Can the kernel reach scikit-learn's GaussianMixture or a real (not stubbed) copy of mixlearn's EM?"""
+    import glob, sys, time
+    found = {"sklearn": None, "real_em": None}
+    for sp in (glob.glob(_os.path.join(sys.base_prefix, "lib", "python3*", "site-packages"))
+               + glob.glob("/usr/lib/python3/dist-packages") + glob.glob("/usr/local/lib/python3*/*-packages")):
+        if sp not in sys.path:
+            sys.path.append(sp)
+    try:
+        from sklearn.mixture import GaussianMixture
+        GaussianMixture(1).fit([[0.0], [1.0], [2.0]])
+        found["sklearn"] = GaussianMixture.__module__ + " from " + sys.modules["sklearn"].__file__
+    except Exception:
+        pass
+    t0 = time.monotonic()
+    for top in sorted({sys.prefix, sys.base_prefix, "/usr/lib", "/usr/local", "/opt", "/tmp", _os.getcwd()}):
+        for base, dirs, files in _os.walk(top):
+            if time.monotonic() - t0 > 20:
+                return found
+            for name in files:
+                if name == "em.py" or name.endswith(".ipynb"):
+                    path = _os.path.join(base, name)
+                    try:
+                        text = open(path, errors="replace").read()
+                    except OSError:
+                        continue
+                    if "def em_n_components" in text and "switched off" not in text:
+                        found["real_em"] = path
+                        return found
+    return found
+
+
+_rt_report = _rt_where()
+_rt_report.update(_rt_delegation_targets())
+print("RT-SANDBOX " + _json.dumps(_rt_report))
 '''
 
 
@@ -92,15 +127,16 @@ def tree_digest(path: Path) -> dict:
 
 
 # --------------------------------------------------------------------------- the course
-def build_template(dest: Path) -> Path:
-    """A course with assignment 04_em_n generated (release + gradebook), to be copied per grader."""
+def build_template(dest: Path, assignments=(A, A5)) -> Path:
+    """A course with the assignments generated (release + gradebook), to be copied per grader."""
     dest.mkdir(parents=True, exist_ok=True)
     config = (ROOT / "nbgrader_config.py").read_text()
     (dest / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
-    shutil.copytree(ROOT / "solutions" / A, dest / "solutions" / A,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    res = run([BIN / "nbgrader", "generate_assignment", A, "--force"], cwd=dest, timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
+    for assignment in assignments:
+        shutil.copytree(ROOT / "solutions" / assignment, dest / "solutions" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        res = run([BIN / "nbgrader", "generate_assignment", assignment, "--force"], cwd=dest, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
     return dest
 
 
@@ -161,10 +197,10 @@ def cheat_notebook(release, cheat: Cheat, values: dict):
     return nb
 
 
-def write_submission(course: Path, student: str, nb, files=None, values=None) -> None:
-    folder = course / "submitted" / student / A
+def write_submission(course: Path, student: str, nb, files=None, values=None, assignment=A) -> None:
+    folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, folder / f"{A}.ipynb")
+    nbformat.write(nb, folder / f"{assignment}.ipynb")
     for rel, content in (files or {}).items():
         p = folder / rel
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -178,9 +214,9 @@ def student_seed(student: str) -> int:
     return int.from_bytes(hashlib.sha256(f"redteam:{student}".encode()).digest()[:8], "little") >> 1
 
 
-def record_seeds(course: Path, students) -> None:
+def record_seeds(course: Path, students, assignment=A) -> None:
     """Pre-record every student's hidden-check seed where the grader keeps them (reproducible runs)."""
-    path = course / ".mixlearn-course" / A / "seeds.json"
+    path = course / ".mixlearn-course" / assignment / "seeds.json"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text(json.dumps({s: student_seed(s) for s in students}, indent=1, sort_keys=True))
     path.chmod(0o600)
@@ -297,7 +333,7 @@ def expected_scores(course: Path, nb, seed: int, release) -> dict:
 
 
 # --------------------------------------------------------------------------- grading
-def auto_scores(course: Path, students) -> dict:
+def auto_scores(course: Path, students, assignment=A) -> dict:
     """``{student: {test cell: auto score}}`` from the gradebook (``{}``: not graded)."""
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -305,7 +341,7 @@ def auto_scores(course: Path, students) -> dict:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="mixlearn") as gb:
         for s in students:
             try:
-                nb = gb.find_submission_notebook(A, A, s)
+                nb = gb.find_submission_notebook(assignment, assignment, s)
             except MissingEntry:
                 out[s] = {}
                 continue
@@ -316,10 +352,10 @@ def auto_scores(course: Path, students) -> dict:
     return out
 
 
-def grade(course: Path, grader: str) -> subprocess.CompletedProcess:
+def grade(course: Path, grader: str, assignment=A) -> subprocess.CompletedProcess:
     if grader == "nbgrader":
-        return run([BIN / "nbgrader", "autograde", A], cwd=course)
-    cmd = [BIN / "mixlearn-course", "autograde", A, "--course", course, "--jobs", "2", "--no-progress"]
+        return run([BIN / "nbgrader", "autograde", assignment], cwd=course)
+    cmd = [BIN / "mixlearn-course", "autograde", assignment, "--course", course, "--jobs", "2", "--no-progress"]
     if grader == "course-prefork":
         cmd.append("--prefork")
     return run(cmd, cwd=course)
