@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,18 @@ GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADER
 # red-team files is listed here with its reason, keyed by (cheat name, "feedback:<student>" or
 # "invisible"; grader), and runs as a strict xfail until it is closed.
 KNOWN_HOLES: dict[tuple[str, str], str] = {}
+
+# The sandbox hides scikit-learn only where this environment imports it from; a second copy in the
+# base interpreter's own site-packages (mounted with the whole sys.base_prefix) stays importable.
+_BASE_SKLEARN = [p for p in Path(sys.base_prefix).glob("lib/python3*/site-packages/sklearn")
+                 if sys.base_prefix != sys.prefix]
+if _BASE_SKLEARN:
+    _why = (f"scikit-learn is importable in the sandbox from {_BASE_SKLEARN[0].parent} (the base interpreter's "
+            "site-packages, mounted with sys.base_prefix; only the environment's copy is hidden): assignment 5's "
+            "gmm_e_step and fit_gmm_1d delegated to sklearn's GaussianMixture earn 5 points; fix in "
+            "mixlearn/course/sandbox.py (hide HIDDEN_PACKAGES in every mounted site-packages)")
+    for _g in ALL_GRADERS:
+        KNOWN_HOLES[("gmm_delegate_sklearn", _g)] = KNOWN_HOLES[("delegation-targets", _g)] = _why
 
 
 def _known(request, name, grader):
@@ -70,6 +83,7 @@ class Run:
     after: dict
     log: str
     feedback_log: str
+    token: str
     seconds: dict = field(default_factory=dict)
 
 
@@ -137,7 +151,7 @@ def graded(request, template, answers, tmp_path_factory):
     print(f"\n[redteam {grader}] {len(h.all_students())} submissions: autograde {seconds['autograde']:.0f} s, "
           f"feedback {seconds['feedback']:.0f} s; detector {detector}")
     return Run(grader, course, release, scores, h.read_seeds(course), detector, list(listener.received), alive,
-               before, _digests(course), log, (fb.stdout + fb.stderr)[-20000:], seconds)
+               before, _digests(course), log, (fb.stdout + fb.stderr)[-20000:], token, seconds)
 
 
 def _total(scores: dict) -> float:
@@ -149,6 +163,14 @@ def test_the_suite_covers_every_class_of_cheat():
     assert len(CHEATS) >= 25
     counts = {c: sum(ch.category == c for ch in CHEATS) for c in CATEGORIES}
     assert all(counts.values()), counts
+
+
+@pytest.mark.parametrize("cheat", [*CHEATS, *CHEATS_05], ids=lambda c: c.name)
+def test_every_cheat_is_valid_python(cheat, tmp_path):
+    values = h.placeholder_values(tmp_path, 1, "token", {"k": ([0.5], 0.0)}, {"k": ([0.5], 0.0)})
+    for where, code in [*cheat.append.items(), *cheat.replace.items(), *cheat.files.items()]:
+        if isinstance(code, str) and (where in cheat.append or where in cheat.replace or where.endswith(".py")):
+            compile(h.fill(code, values), f"{cheat.name}:{where}", "exec")
 
 
 # ------------------------------------------------------------------------------ per cheat
@@ -233,3 +255,12 @@ def test_delegation_targets_are_out_of_reach(graded, request):
     mixlearn's EM is reachable from the kernel."""
     _known(request, "delegation-targets", graded.grader)
     assert not graded.detector.get("sklearn") and not graded.detector.get("real_em"), graded.detector
+
+
+def test_no_submission_reaches_a_later_kernel(graded):
+    """aa_fs_plant_for_later_kernels leaves IPython startup files in /tmp, HOME and /dev/shm: no other
+    submission's kernel may run them (each kernel starts from empty folders)."""
+    marker = f"RT-CROSS-{graded.token}"
+    reached = sorted(p.parent.parent.name for p in (graded.course / "autograded").glob(f"*/{h.A}/{h.A}.ipynb")
+                     if p.parent.parent.name != "aa_fs_plant_for_later_kernels" and marker in p.read_text())
+    assert not reached, reached

