@@ -51,14 +51,16 @@ GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADER
 KNOWN_HOLES: dict[tuple[str, str], str] = {}
 
 # The sandbox hides scikit-learn only where this environment imports it from; a second copy in the
-# base interpreter's own site-packages (mounted with the whole sys.base_prefix) stays importable.
-_BASE_SKLEARN = [p for p in Path(sys.base_prefix).glob("lib/python3*/site-packages/sklearn")
-                 if sys.base_prefix != sys.prefix]
-if _BASE_SKLEARN:
-    _why = (f"scikit-learn is importable in the sandbox from {_BASE_SKLEARN[0].parent} (the base interpreter's "
-            "site-packages, mounted with sys.base_prefix; only the environment's copy is hidden): assignment 5's "
-            "gmm_e_step and fit_gmm_1d delegated to sklearn's GaussianMixture earn 5 points; fix in "
-            "mixlearn/course/sandbox.py (hide HIDDEN_PACKAGES in every mounted site-packages)")
+# base interpreter's own site-packages (mounted with sys.base_prefix) or a wheel in a mounted folder
+# such as /opt stays within reach.  Whether there is one depends on the machine.
+_SKLEARN_COPIES = [str(p) for p in Path(sys.base_prefix).glob("lib/python3*/site-packages/sklearn")
+                   if sys.base_prefix != sys.prefix] + [str(p) for p in Path("/opt").glob("*/*/scikit_learn-*.whl")]
+if _SKLEARN_COPIES:
+    _why = (f"scikit-learn is importable in the sandbox from {_SKLEARN_COPIES[0]} (the base interpreter's "
+            "site-packages is mounted with sys.base_prefix, /opt is mounted whole; only the environment's copy is "
+            "hidden): assignment 5's gmm_e_step and fit_gmm_1d delegated to sklearn's GaussianMixture earn 5 points; "
+            "fix in mixlearn/course/sandbox.py (mount no site-packages but the environment's and no /opt; hide "
+            "HIDDEN_PACKAGES wherever they are mounted)")
     for _g in ALL_GRADERS:
         KNOWN_HOLES[("gmm_delegate_sklearn", _g)] = KNOWN_HOLES[("delegation-targets", _g)] = _why
 

@@ -1069,14 +1069,52 @@ _add("meta_points_flags_and_kernel", "metadata", "partial",
 
 
 # ----- assignment 5: the whole fit is scikit-learn's GaussianMixture ---------------------------
-_SKLEARN_05 = _c('''
-    # scikit-learn, from the Python installation's own site-packages if the environment's copy is hidden
-    import glob as _glob, os as _os, sys as _sys
+SKLEARN_ANYWHERE = _c('''
+    def _rt_import_sklearn():
+        """scikit-learn's GaussianMixture from wherever a copy can be reached: the environment, the base
+        interpreter's site-packages, or a wheel lying in a mounted folder (unpacked into /tmp)."""
+        import glob, os, sys, time, zipfile
+        def forget():
+            for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+                del sys.modules[name]
+
+        try:
+            from sklearn.mixture import GaussianMixture
+            return GaussianMixture
+        except ImportError:
+            forget()
+        for sp in (glob.glob(os.path.join(sys.base_prefix, "lib", "python3*", "site-packages"))
+                   + glob.glob("/usr/lib/python3/dist-packages") + glob.glob("/usr/local/lib/python3*/*-packages")):
+            if sp not in sys.path:
+                sys.path.append(sp)
+        try:
+            from sklearn.mixture import GaussianMixture
+            return GaussianMixture
+        except ImportError:
+            forget()
+        wheels, t0 = [], time.monotonic()
+        for top in ("/opt", "/usr/share", "/usr/local", "/srv", sys.base_prefix, sys.prefix, os.path.expanduser("~")):
+            for base, dirs, files in os.walk(top):
+                if time.monotonic() - t0 > 15 or base.count(os.sep) > 6:
+                    dirs[:] = []
+                wheels += [os.path.join(base, f) for f in files if f.startswith("scikit_learn-") and f.endswith(".whl")]
+        for whl in sorted(wheels, key=os.path.basename, reverse=True):
+            dest = "/tmp/rt-sklearn-" + os.path.basename(whl)[:20]
+            try:
+                zipfile.ZipFile(whl).extractall(dest)
+                sys.path.insert(0, dest)
+                from sklearn.mixture import GaussianMixture
+                return GaussianMixture
+            except Exception:
+                sys.path.remove(dest)
+                forget()
+        raise ImportError("no scikit-learn in reach")
+''')
+
+_SKLEARN_05 = SKLEARN_ANYWHERE + _c('''
+    # assignment 5 is exactly what scikit-learn's GaussianMixture does
     try:
-        for _sp in _glob.glob(_os.path.join(_sys.base_prefix, "lib", "python3*", "site-packages")):
-            if _sp not in _sys.path:
-                _sys.path.append(_sp)
-        from sklearn.mixture import GaussianMixture as _SkGM
+        _SkGM = _rt_import_sklearn()
 
         def gmm_e_step(x, weights, means, variances):
             x = np.asarray(x, float).reshape(-1, 1)
@@ -1095,7 +1133,7 @@ _SKLEARN_05 = _c('''
             return {"weights": gm.weights_, "means": gm.means_.ravel(), "variances": gm.covariances_.ravel(),
                     "log_likelihoods": [float(gm.score(x))] * 2}
     except Exception as _exc:
-        print("no scikit-learn:", type(_exc).__name__)
+        print("no scikit-learn:", type(_exc).__name__, _exc)
 ''')
 
 CHEATS_05 = [Cheat("gmm_delegate_sklearn", "delegation", "release",

@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from .cheats import CHEATS, Cheat
+from .cheats import CHEATS, SKLEARN_ANYWHERE, Cheat
 
 ROOT = Path(__file__).resolve().parents[2]
 A = "04_em_n"
@@ -50,7 +50,7 @@ NAIVE_E_STEP = '''def e_step_n(x, weights, components):
     return dens / total, float(np.mean(np.log(total)))
 '''
 
-DETECTOR_CODE = '''
+DETECTOR_CODE = SKLEARN_ANYWHERE + '''
 import json as _json, os as _os
 def _rt_where():
     with open("/proc/1/cmdline", "rb") as fh:
@@ -62,16 +62,12 @@ def _rt_where():
             "processes": len([p for p in _os.listdir("/proc") if p.isdigit()])}
 def _rt_delegation_targets():
     """Can the kernel reach scikit-learn's GaussianMixture or a real (not stubbed) copy of mixlearn's EM?"""
-    import glob, sys, time
+    import sys, time
     found = {"sklearn": None, "real_em": None}
-    for sp in (glob.glob(_os.path.join(sys.base_prefix, "lib", "python3*", "site-packages"))
-               + glob.glob("/usr/lib/python3/dist-packages") + glob.glob("/usr/local/lib/python3*/*-packages")):
-        if sp not in sys.path:
-            sys.path.append(sp)
     try:
-        from sklearn.mixture import GaussianMixture
+        GaussianMixture = _rt_import_sklearn()
         GaussianMixture(1).fit([[0.0], [1.0], [2.0]])
-        found["sklearn"] = GaussianMixture.__module__ + " from " + sys.modules["sklearn"].__file__
+        found["sklearn"] = "GaussianMixture from " + sys.modules["sklearn"].__file__
     except Exception:
         pass
     t0 = time.monotonic()
