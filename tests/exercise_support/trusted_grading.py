@@ -66,11 +66,6 @@ class Graded:
         return {g: v.messages for g, v in self.verdicts.items() if not v.passed}
 
 
-def _split_probes(ctx):
-    """Whether the checks framework runs hidden calls in probes of their own, after the last cell."""
-    return hasattr(ctx, "calls_of")
-
-
 def stub_replacements(assignment):
     """The release's answers: every solution code cell is the stub that raises."""
     nb = load_solution(assignment)
@@ -96,7 +91,7 @@ def grade_runs(assignment, runs, cell_timeout=20, timeout=900):
             nonce, hidden_nonce = secrets.token_hex(16), secrets.token_hex(16)
             contexts[run.name, gid] = (ctx, nonce, hidden_nonce)
             probes[gid] = ctx.probe_source(nonce)
-            if _split_probes(ctx) and ctx.calls_of(hidden=True):
+            if ctx.calls_of(hidden=True):
                 hidden_probes.append((gid, ctx.probe_source(hidden_nonce, hidden=True)))
         job_runs.append({"name": run.name, "replace": dict(run.replace), "probes": probes,
                          "hidden_probes": hidden_probes})
@@ -123,7 +118,7 @@ def grade_runs(assignment, runs, cell_timeout=20, timeout=900):
             ctx, nonce, hidden_nonce = contexts[run.name, gid]
             result = outputs[run.name]
             problem = ctx.read_results(result["outputs"][gid], nonce)
-            if problem is None and _split_probes(ctx) and ctx.calls_of(hidden=True):
+            if problem is None and ctx.calls_of(hidden=True):
                 problem = ctx.read_results(result["hidden_outputs"].get(gid, []), hidden_nonce, hidden=True)
             verdicts[gid] = ctx.judge(problem)
         errors = {g: f"{e['ename']}: {e['evalue']}" for g, e in outputs[run.name]["errors"].items()}
