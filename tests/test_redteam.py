@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,19 +49,6 @@ GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADER
 # "invisible"; grader), and runs as a strict xfail until it is closed.
 KNOWN_HOLES: dict[tuple[str, str], str] = {}
 
-# The sandbox hides scikit-learn only where this environment imports it from; a second copy in the
-# base interpreter's own site-packages (mounted with sys.base_prefix) or a wheel in a mounted folder
-# such as /opt stays within reach.  Whether there is one depends on the machine.
-_SKLEARN_COPIES = [str(p) for p in Path(sys.base_prefix).glob("lib/python3*/site-packages/sklearn")
-                   if sys.base_prefix != sys.prefix] + [str(p) for p in Path("/opt").glob("*/*/scikit_learn-*.whl")]
-if _SKLEARN_COPIES:
-    _why = (f"scikit-learn is importable in the sandbox from {_SKLEARN_COPIES[0]} (the base interpreter's "
-            "site-packages is mounted with sys.base_prefix, /opt is mounted whole; only the environment's copy is "
-            "hidden): assignment 5's gmm_e_step and fit_gmm_1d delegated to sklearn's GaussianMixture earn 5 points; "
-            "fix in mixlearn/course/sandbox.py (mount no site-packages but the environment's and no /opt; hide "
-            "HIDDEN_PACKAGES wherever they are mounted)")
-    for _g in ALL_GRADERS:
-        KNOWN_HOLES[("gmm_delegate_sklearn", _g)] = KNOWN_HOLES[("delegation-targets", _g)] = _why
 
 
 def _known(request, name, grader):
@@ -266,3 +252,32 @@ def test_no_submission_reaches_a_later_kernel(graded):
     reached = sorted(p.parent.parent.name for p in (graded.course / "autograded").glob(f"*/{h.A}/{h.A}.ipynb")
                      if p.parent.parent.name != "aa_fs_plant_for_later_kernels" and marker in p.read_text())
     assert not reached, reached
+
+
+@pytest.mark.parametrize("grader", [g for g in GRADERS if g != "nbgrader"])
+def test_a_frozen_neighbour_does_not_stall_the_next_submissions(grader, template, tmp_path):
+    """With one worker, a submission that stops every process it can see and sends garbage to every
+    socket is followed by two honest ones: they are graded, correctly (a kernel server shared between
+    submissions must survive)."""
+    from redteam.cheats import FREEZE_NEIGHBOURS
+
+    course = tmp_path / "course"
+    shutil.copytree(template, course, symlinks=True)
+    release = nbformat.read(course / "exercises" / h.A / f"{h.A}.ipynb", as_version=4)
+    values = h.placeholder_values(course, 1, "x", {}, {})
+    freezer = h.base_notebook(release, "release")
+    next(c for c in freezer.cells if h.nbgrader_meta(c).get("grade_id") == "log_likelihood_matrix").source += (
+        "\n\n" + h.fill(FREEZE_NEIGHBOURS, values))
+    h.write_submission(course, "a_freezer", freezer)
+    h.write_submission(course, "b_partial", h.base_notebook(release, "partial"))
+    h.write_submission(course, "c_solution", h.base_notebook(release, "solution"))
+    students = ["a_freezer", "b_partial", "c_solution"]
+    h.record_seeds(course, students)
+    cmd = [h.BIN / "mixlearn-course", "autograde", h.A, "--course", course, "--jobs", "1", "--no-progress",
+           "--wall", "120"] + (["--prefork"] if grader == "course-prefork" else [])
+    res = h.run(cmd, cwd=course, timeout=900)
+    scores = h.auto_scores(course, students)
+    for student in students[1:]:
+        nb = nbformat.read(course / "submitted" / student / h.A / f"{h.A}.ipynb", as_version=4)
+        expected = h.expected_scores(course, nb, h.read_seeds(course)[student], release)
+        assert scores[student] == expected, (student, scores[student], expected, (res.stdout + res.stderr)[-3000:])

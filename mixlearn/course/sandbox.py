@@ -177,6 +177,7 @@ def student_edition(cache_root: str | None = None) -> str:
 
 # ------------------------------------------------------------------ the bwrap command
 _PYTHON_PATHS: list[str] | None = None
+_KERNEL_SYS_PATH: list[str] = []
 
 
 def _python_paths() -> list[str]:
@@ -195,6 +196,7 @@ def _python_paths() -> list[str]:
     for entry in json.loads(out):
         if entry and os.path.isdir(entry):
             paths.add(os.path.realpath(entry))
+            _KERNEL_SYS_PATH.append(os.path.realpath(entry))
     # keep only the outermost of nested paths
     kept = []
     for p in sorted(paths):
@@ -204,16 +206,37 @@ def _python_paths() -> list[str]:
     return kept
 
 
+def _foreign_site_dirs() -> list[str]:
+    """site-/dist-packages under the mounted prefixes and /usr that the kernel's Python does not use."""
+    import glob
+
+    _python_paths()
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {"/usr", "/usr/local"}
+    found = set()
+    for root in roots:
+        for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib/python3/dist-packages",
+                        "local/lib/python3*/site-packages", "local/lib/python3*/dist-packages"):
+            found.update(os.path.realpath(p) for p in glob.glob(os.path.join(root, pattern)))
+    used = set(_KERNEL_SYS_PATH)
+    return sorted(p for p in found if p not in used and os.path.isdir(p))
+
+
 def _hidden_package_dirs() -> list[str]:
-    out = []
+    """Every copy of the hidden packages on the kernel's own path (not only the one imported here)."""
+    _python_paths()
+    out = set()
     for name in HIDDEN_PACKAGES:
+        for entry in _KERNEL_SYS_PATH:
+            candidate = os.path.join(entry, name)
+            if os.path.isdir(candidate):
+                out.add(os.path.realpath(candidate))
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             spec = None
         if spec is not None and spec.submodule_search_locations:
-            out.extend(os.path.realpath(p) for p in spec.submodule_search_locations)
-    return out
+            out.update(os.path.realpath(p) for p in spec.submodule_search_locations)
+    return sorted(out)
 
 
 @dataclass
@@ -233,7 +256,7 @@ class SandboxSpec:
         bwrap = bwrap or find_bwrap()
         a = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
              "--hostname", "sandbox", "--clearenv"]
-        for top in ("usr", "etc", "opt"):
+        for top in ("usr", "etc"):
             if os.path.isdir("/" + top) and not os.path.islink("/" + top):
                 a += ["--ro-bind", "/" + top, "/" + top]
         for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -247,8 +270,12 @@ class SandboxSpec:
         if self.shmdir:
             a += ["--bind", self.shmdir, "/dev/shm"]
         for p in _python_paths():
-            if not p.startswith(("/usr/", "/etc/", "/opt/")):
+            if not p.startswith(("/usr/", "/etc/")):
                 a += ["--ro-bind", p, p]
+        # site-packages folders that are mounted (with a prefix, or /usr) but not on the kernel's
+        # own path: a student could put them on sys.path and find other copies of libraries there
+        for p in _foreign_site_dirs():
+            a += ["--tmpfs", p]
         if self.student_edition:
             a += ["--ro-bind", self.student_edition, mixlearn_package_dir()]
             for p in _hidden_package_dirs():
