@@ -47,7 +47,13 @@ GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADER
 # Holes this suite found are fixed as they are found.  A hole that needs a fix outside the
 # red-team files is listed here with its reason, keyed by (cheat name, "feedback:<student>" or
 # "invisible"; grader), and runs as a strict xfail until it is closed.
-KNOWN_HOLES: dict[tuple[str, str], str] = {}
+KNOWN_HOLES: dict[tuple[str, str], str] = {
+    ("frozen-neighbour", "course-prefork"): (
+        "with --prefork a kernel can signal its worker's zygote (same sandbox, same uid): after SIGSTOP to every "
+        "process it sees (and garbage on every Unix socket), the next submission of that worker hangs and fails "
+        "with 'wall time limit exceeded'; fix in mixlearn/course/prefork.py/_zygote.py (zygote out of the kernels' "
+        "reach, or SIGCONT/restart it and check it answers before each submission)"),
+}
 
 
 
@@ -255,12 +261,13 @@ def test_no_submission_reaches_a_later_kernel(graded):
 
 
 @pytest.mark.parametrize("grader", [g for g in GRADERS if g != "nbgrader"])
-def test_a_frozen_neighbour_does_not_stall_the_next_submissions(grader, template, tmp_path):
+def test_a_frozen_neighbour_does_not_stall_the_next_submissions(grader, template, tmp_path, request):
     """With one worker, a submission that stops every process it can see and sends garbage to every
     socket is followed by two honest ones: they are graded, correctly (a kernel server shared between
     submissions must survive)."""
     from redteam.cheats import FREEZE_NEIGHBOURS
 
+    _known(request, "frozen-neighbour", grader)
     course = tmp_path / "course"
     shutil.copytree(template, course, symlinks=True)
     release = nbformat.read(course / "exercises" / h.A / f"{h.A}.ipynb", as_version=4)
