@@ -48,6 +48,11 @@ GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADER
 # red-team files is listed here with its reason, keyed by (cheat name, "feedback:<student>" or
 # "invisible"; grader), and runs as a strict xfail until it is closed.
 KNOWN_HOLES: dict[tuple[str, str], str] = {
+    ("edition-cache", "any"): (
+        "sandbox.student_edition() caches the edition under a fingerprint of mixlearn's own files only "
+        "(mixlearn/course is left out), so a change of STUB_MODULES/STUB_FUNCTIONS keeps the old cached edition: "
+        "after df320f3 the cached edition still had _weighted_log_prob and logsumexp_components and "
+        "delegate_library_internals earned 3 points; fix: put the stub rules (or sandbox.py's hash) in the fingerprint"),
     ("frozen-neighbour", "course-prefork"): (
         "with --prefork a kernel can signal its worker's zygote (same sandbox, same uid): after SIGSTOP to every "
         "process it sees (and garbage on every Unix socket), the next submission of that worker hangs and fails "
@@ -288,3 +293,19 @@ def test_a_frozen_neighbour_does_not_stall_the_next_submissions(grader, template
         nb = nbformat.read(course / "submitted" / student / h.A / f"{h.A}.ipynb", as_version=4)
         expected = h.expected_scores(course, nb, h.read_seeds(course)[student], release)
         assert scores[student] == expected, (student, scores[student], expected, (res.stdout + res.stderr)[-3000:])
+
+
+def test_student_edition_cache_follows_the_stub_rules(tmp_path, monkeypatch, request):
+    """A cached student edition is rebuilt when the rules of what it switches off change (an upgrade of
+    mixlearn-course must not keep grading with an older, leakier edition)."""
+    from mixlearn.course import sandbox
+
+    _known(request, "edition-cache", "any")
+    first = Path(sandbox.student_edition(str(tmp_path)))
+    assert "def logsumexp_components(*args, **kwargs)" in (first / "_logsumexp.py").read_text()
+    rules = {k: tuple(v) for k, v in sandbox.STUB_FUNCTIONS.items()}
+    rules["distributions.py"] = (*rules.get("distributions.py", ()), "as_components")
+    monkeypatch.setattr(sandbox, "STUB_FUNCTIONS", rules)
+    second = Path(sandbox.student_edition(str(tmp_path)))
+    assert "def as_components(*args, **kwargs)" in (second / "distributions.py").read_text(), (
+        f"{second} was built for the old rules")

@@ -95,15 +95,22 @@ print("RT-SANDBOX " + _json.dumps(_rt_report))
 
 
 # --------------------------------------------------------------------------- environment
-def env() -> dict:
+def env(cwd=None) -> dict:
     e = dict(os.environ)
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
     e.pop("PYTHONPATH", None)
+    if cwd is not None:
+        # a private temporary folder per course: the graders' caches (the student edition of mixlearn)
+        # and scratch folders are built fresh from the code under test, not shared with other runs
+        tmp = Path(cwd).parent / "tmp"
+        tmp.mkdir(exist_ok=True)
+        e["TMPDIR"] = str(tmp)
     return e
 
 
 def run(cmd, cwd, timeout=1500) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env(cwd), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def tree_digest(path: Path) -> dict:
@@ -471,8 +478,10 @@ def leak_needles(course: Path, seed: int, release) -> dict:
                 for v in _walk_values(list(call.args) + list(call.kwargs.values())):
                     if isinstance(v, np.ndarray):
                         blob = _encode_input(v)["nd"][2]
-                        if len(blob) >= 24:
+                        if v.dtype.kind == "f" and v.size >= 4:     # 30 bytes of random doubles: unique
                             needles[blob[:40]] = f"hidden input array of {gid} ({case.label})"
+                        elif v.size >= 10:   # small counts repeat: the whole array, at least 80 bytes
+                            needles[blob.rstrip("=")[:-4]] = f"hidden input array of {gid} ({case.label})"
                     elif isinstance(v, float) and len(repr(v)) >= 12:
                         needles[repr(v)] = f"hidden input value of {gid} ({case.label})"
     release_text = json.dumps(release.dict())
