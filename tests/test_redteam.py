@@ -47,18 +47,7 @@ GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADER
 # Holes this suite found are fixed as they are found.  A hole that needs a fix outside the
 # red-team files is listed here with its reason, keyed by (cheat name, "feedback:<student>" or
 # "invisible"; grader), and runs as a strict xfail until it is closed.
-KNOWN_HOLES: dict[tuple[str, str], str] = {
-    ("edition-cache", "any"): (
-        "sandbox.student_edition() caches the edition under a fingerprint of mixlearn's own files only "
-        "(mixlearn/course is left out), so a change of STUB_MODULES/STUB_FUNCTIONS keeps the old cached edition: "
-        "after df320f3 the cached edition still had _weighted_log_prob and logsumexp_components and "
-        "delegate_library_internals earned 3 points; fix: put the stub rules (or sandbox.py's hash) in the fingerprint"),
-    ("frozen-neighbour", "course-prefork"): (
-        "with --prefork a kernel can signal its worker's zygote (same sandbox, same uid): after SIGSTOP to every "
-        "process it sees (and garbage on every Unix socket), the next submission of that worker hangs and fails "
-        "with 'wall time limit exceeded'; fix in mixlearn/course/prefork.py/_zygote.py (zygote out of the kernels' "
-        "reach, or SIGCONT/restart it and check it answers before each submission)"),
-}
+KNOWN_HOLES: dict[tuple[str, str], str] = {}
 
 
 

@@ -73,6 +73,9 @@ def _child(req, listener, conns):
         os._exit(code)
 
 
+MAX_REQUEST = 4 * 1024 * 1024
+
+
 def main(argv):
     path, modules = argv[0], argv[1:]
     _rlimits.parent_death_signal(signal.SIGKILL)
@@ -97,21 +100,42 @@ def main(argv):
         ready, _, _ = select.select([listener, *conns], [], [], 0.05)
         for s in ready:
             if s is listener:
-                conn, _ = listener.accept()
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                conn.settimeout(2)  # a client that never reads cannot block the server
                 buffers[conn] = b""
                 continue
-            data = s.recv(1 << 20)
-            if not data:
+            try:
+                data = s.recv(1 << 20)
+            except OSError:
+                data = b""
+            if not data or len(buffers[s]) + len(data) > MAX_REQUEST:
                 buffers.pop(s, None)
                 s.close()
                 continue
             buffers[s] += data
             if b"\n" in buffers[s]:
-                req = json.loads(buffers.pop(s).split(b"\n", 1)[0])
+                line = buffers.pop(s).split(b"\n", 1)[0]
+                try:
+                    req = json.loads(line)
+                    if req.get("ping"):
+                        s.sendall(b'{"pong": true}\n')
+                        s.close()
+                        continue
+                    if not (isinstance(req.get("argv"), list) and isinstance(req.get("env"), dict)):
+                        raise ValueError("not a kernel request")
+                except (ValueError, AttributeError, OSError):
+                    s.close()   # garbage from a client: drop it, keep serving
+                    continue
                 pid = os.fork()
                 if pid == 0:
                     _child(req, listener, [s, *buffers])
-                s.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                try:
+                    s.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                except OSError:
+                    pass
                 waiting[pid] = s
         while waiting:
             try:

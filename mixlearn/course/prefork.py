@@ -151,9 +151,28 @@ class PreforkServer:
                     pass
             time.sleep(0.01)
 
+    def _answers(self, timeout: float = 5.0) -> bool:
+        """Does the zygote answer a ping?  (A kernel of the last submission may have stopped it.)"""
+        for pid in self._spare:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(timeout)
+                s.connect(self.socket_path)
+                s.sendall(b'{"ping": true}\n')
+                return s.recv(64).startswith(b'{"pong"')
+        except OSError:
+            return False
+
     def prepare(self) -> str:
         """Make the slot ready for the next submission; return the slot folder."""
-        if not self.alive():
+        if self.alive():
+            self._wait_ready()
+            self.sweep()
+        if not self.alive() or not self._answers():
             self.close(keep_slot=True)
             self._start()
         self._wait_ready()
