@@ -128,8 +128,6 @@ def test_decode_result_rejects_what_is_not_plain_data(data):
         decode_result(data)
 
 
-@pytest.mark.xfail(strict=True, reason="decode_result lets binascii.Error through for invalid base64 "
-                                       "(read_results still turns it into CallFailed, see below)")
 def test_decode_result_rejects_invalid_base64():
     with pytest.raises(CallFailed):
         decode_result({"nd": ["<f8", [1], "not base64!"]})

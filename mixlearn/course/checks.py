@@ -168,7 +168,10 @@ def decode_result(obj, depth=0):
             if dtype not in _DTYPES or not isinstance(shape, list) or len(shape) > 8 \
                     or not all(isinstance(s, int) and s >= 0 for s in shape):
                 raise CallFailed("the result is not a plain numeric array")
-            raw = base64.b64decode(data, validate=True)
+            try:
+                raw = base64.b64decode(data, validate=True)
+            except (ValueError, TypeError):  # binascii.Error is a ValueError
+                raise CallFailed("the result's array data are not valid base64") from None
             count = int(np.prod(shape, dtype=np.int64)) if shape else 1
             if count * np.dtype(dtype).itemsize != len(raw):
                 raise CallFailed("the result's array data do not match its shape")
@@ -395,9 +398,12 @@ def expect_close(actual, expected, what, rtol=1e-6, atol=1e-9):
     actual = as_array(actual, what, expected.shape)
     if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):
         with np.errstate(invalid="ignore"):
-            gap = np.nanmax(np.abs(actual - expected)) if np.isfinite(actual).all() else np.nan
+            # the gap is worth quoting only when the mismatch is in finite values (not nan/inf placement)
+            same_pattern = np.array_equal(np.isfinite(actual), np.isfinite(expected))
+            both = np.isfinite(actual) & np.isfinite(expected)
+            gap = np.max(np.abs(actual - expected)[both]) if same_pattern and both.any() else np.nan
         raise AssertionError(f"{what} should be {_short(expected)}, but it is {_short(actual)}"
-                             + (f" (off by up to {gap:.3g})." if np.isfinite(gap) else "."))
+                             + (f" (off by up to {gap:.3g})." if np.isfinite(gap) and gap > 0 else "."))
 
 
 def expect(condition, message):

@@ -140,6 +140,15 @@ def build_student_edition(package_dir: str, dest: str) -> str:
     return dest
 
 
+def _write_switched_off_package(folder: str) -> None:
+    """A package that replaces the hidden libraries (scikit-learn) and says why it cannot be used."""
+    os.makedirs(folder, exist_ok=True)
+    msg = ("scikit-learn is switched off while grading: this exercise is about writing EM yourself "
+           "(numpy and scipy are fine)")
+    with open(os.path.join(folder, "__init__.py"), "w") as fh:
+        fh.write(f"raise ImportError({msg!r})\n")
+
+
 def mixlearn_package_dir() -> str:
     spec = importlib.util.find_spec("mixlearn")
     return os.path.realpath(list(spec.submodule_search_locations)[0])
@@ -168,6 +177,8 @@ def student_edition(cache_root: str | None = None) -> str:
     cache_root = cache_root or os.path.join(tempfile.gettempdir(), f"mixlearn-student-edition-{os.getuid()}")
     os.makedirs(cache_root, mode=0o700, exist_ok=True)
     dest = os.path.join(cache_root, _package_fingerprint(package_dir), "mixlearn")
+    if not os.path.isdir(os.path.join(cache_root, "switched-off")):
+        _write_switched_off_package(os.path.join(cache_root, "switched-off"))
     if not os.path.isdir(dest):
         tmp = tempfile.mkdtemp(dir=cache_root)
         build_student_edition(package_dir, os.path.join(tmp, "mixlearn"))
@@ -283,8 +294,9 @@ class SandboxSpec:
             a += ["--tmpfs", p]
         if self.student_edition:
             a += ["--ro-bind", self.student_edition, mixlearn_package_dir()]
+            stub = os.path.join(os.path.dirname(os.path.dirname(self.student_edition)), "switched-off")
             for p in _hidden_package_dirs():
-                a += ["--tmpfs", p]
+                a += ["--ro-bind", stub, p] if os.path.isdir(stub) else ["--tmpfs", p]
         for src, dst in self.extra_ro:
             a += ["--ro-bind", src, dst]
         a += ["--bind", self.workdir, self.mountpoint, "--bind", self.rundir, self.rundir,
