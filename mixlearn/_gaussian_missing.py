@@ -1,0 +1,190 @@
+"""Gaussian mixtures on rows with missing values (NaN): E-step, M-step, imputation and
+conditional draws, as plain functions over a ``MissingPatterns`` and the parameters.
+
+For a row with observed coordinates ``o`` and missing ones ``m``, component ``k``
+(mean ``mu``, covariance ``S``) gives
+
+* the marginal ``x_o ~ N(mu_o, S_oo)``, used by the E-step (the missing coordinates are
+  integrated out, so the likelihood is that of the observed values);
+* the conditional ``x_m | x_o ~ N(mu_m + B (x_o - mu_o), S_mm - B S_om)`` with
+  ``B = S_mo S_oo^{-1}``, used by the M-step: the expected sufficient statistics replace
+  ``x_m`` by its conditional mean and add the conditional covariance to the second moments.
+
+Rows sharing a pattern share ``S_oo^{-1}``, ``B`` and the conditional covariance, so each
+pattern is one vectorised step for all components (``pattern_marginals``); rows without a
+missing value go through the complete-data kernels and their fast path. For diagonal and
+spherical covariances the coordinates are independent within a component: the marginal is a
+sum over the observed coordinates and the conditional mean is ``mu_m``, so no grouping is needed
+(masked matrix products over all rows).
+"""
+
+import numpy as np
+
+from ._gaussian_kernels import _LOG_2PI, weighted_log_prob_complete
+
+_EPS = 10 * np.finfo(float).eps
+
+
+def full_covariances(covariances, covariance_type, n_features):
+    """Covariances as (K', D, D) matrices: K' = 1 for ``tied``, else one per component."""
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return covariances[None]
+    if covariance_type == "diag":
+        out = np.zeros((covariances.shape[0], n_features, n_features))
+        out[:, np.arange(n_features), np.arange(n_features)] = covariances
+        return out
+    return covariances[:, None, None] * np.eye(n_features)
+
+
+def pattern_marginals(X_obs, means, covs, obs, mis, conditional=True):
+    """Marginal log-densities and conditional distributions for rows sharing one pattern.
+
+    Parameters
+    ----------
+    X_obs : ndarray (n, len(obs))
+        The observed values of the rows.
+    means : ndarray (K, D)
+    covs : ndarray (K', D, D)
+        K' = K, or 1 for a covariance shared by all components.
+    obs, mis : ndarray of int
+        Indices of the observed and missing coordinates.
+    conditional : bool
+        Also return the conditional means and covariances of the missing coordinates.
+
+    Returns
+    -------
+    log_prob : ndarray (K, n)
+        ``log N(x_o | mu_ko, S_k,oo)``.
+    cond_mean : ndarray (K, n, len(mis)) or None
+    cond_cov : ndarray (K', len(mis), len(mis)) or None
+    """
+    try:
+        lower = np.linalg.cholesky(covs[:, obs[:, None], obs])
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "covariances are not positive definite on the observed coordinates of some rows: a component has "
+            "collapsed. Increase reg_covar, use fewer components, or scale the data."
+        ) from None
+    lower_inv = np.linalg.inv(lower)  # (K', o, o)
+    diff = X_obs[None, :, :] - means[:, None, obs]  # (K, n, o)
+    y = diff @ np.swapaxes(lower_inv, 1, 2)
+    maha = np.einsum("kno,kno->kn", y, y)
+    log_det = 2.0 * np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
+    log_prob = -0.5 * (maha + log_det[:, None] + len(obs) * _LOG_2PI)
+    if not conditional:
+        return log_prob, None, None
+    inv_oo = np.swapaxes(lower_inv, 1, 2) @ lower_inv
+    B = covs[:, mis[:, None], obs] @ inv_oo  # (K', m, o)
+    cond_mean = means[:, None, mis] + diff @ np.swapaxes(B, 1, 2)
+    cond_cov = covs[:, mis[:, None], mis] - B @ covs[:, obs[:, None], mis]
+    cond_cov = 0.5 * (cond_cov + np.swapaxes(cond_cov, 1, 2))
+    return log_prob, cond_mean, cond_cov
+
+
+def weighted_log_prob(patterns, weights, means, precisions_cholesky, covariance_type, covariances, features):
+    """(K, N) array of ``log w_k + log N(x_n,obs | mean_k,obs, cov_k,obs)`` in working order.
+
+    ``features`` are the fast-path features of the complete rows (or None).
+    """
+    n_components, d = means.shape
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)
+    pc = precisions_cholesky
+    if covariance_type in ("diag", "spherical"):
+        prec, log_pc = pc**2, np.log(pc)
+        if covariance_type == "spherical":
+            prec, log_pc = np.repeat(prec[:, None], d, axis=1), np.repeat(log_pc[:, None], d, axis=1)
+        X0, observed = patterns.X0, patterns.observed
+        out = (means**2 * prec) @ observed.T
+        out -= 2.0 * (means * prec) @ X0.T
+        out += prec @ (X0 * X0).T
+        out *= -0.5
+        out += log_pc @ observed.T
+        out -= (0.5 * _LOG_2PI) * observed.sum(axis=1)
+        out += log_w[:, None]
+        return out
+    covs = full_covariances(covariances, covariance_type, d)
+    out = np.empty((n_components, patterns.X.shape[0]))
+    n_complete = patterns.n_complete
+    if n_complete:
+        out[:, :n_complete] = weighted_log_prob_complete(
+            patterns.X[:n_complete], weights, means, pc, covariance_type, features
+        )
+    for start, stop, obs, mis in patterns.groups:
+        log_prob, _, _ = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis, conditional=False)
+        log_prob += log_w[:, None]
+        out[:, start:stop] = log_prob
+    return out
+
+
+def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, reg_covar):
+    """``(weights, means, covariances)`` from (K, N) responsibilities (working order), with the
+    expected sufficient statistics of the missing values under the current ``means`` and
+    ``covariances``."""
+    r = resp if sample_weight is None else resp * sample_weight
+    n_components, d = means.shape
+    nk = r.sum(axis=1) + _EPS
+    X0 = patterns.X0
+    if covariance_type in ("diag", "spherical"):
+        old_var = covariances if covariance_type == "diag" else np.repeat(covariances[:, None], d, axis=1)
+        r_missing = r @ (1.0 - patterns.observed)  # (K, D): responsibility mass on missing entries
+        new_means = (r @ X0 + r_missing * means) / nk[:, None]
+        avg_x2 = (r @ (X0 * X0) + r_missing * (means**2 + old_var)) / nk[:, None]
+        var = np.maximum(avg_x2 - new_means**2 + reg_covar, reg_covar)
+        cov = var if covariance_type == "diag" else var.mean(axis=1)
+        return nk / nk.sum(), new_means, cov
+
+    covs = full_covariances(covariances, covariance_type, d)
+    filled = np.repeat(X0[None], n_components, axis=0)  # (K, N, D): x_n with E[x_m | x_o, k] filled in
+    correction = np.zeros((covs.shape[0], d, d))  # sum_n r_nk Cov[x_m | x_o, k], on the (m, m) blocks
+    for start, stop, obs, mis in patterns.groups:
+        _, cond_mean, cond_cov = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis)
+        filled[:, start:stop, mis] = cond_mean
+        mass = r[:, start:stop].sum(axis=1)
+        if covariance_type == "tied":
+            correction[0][np.ix_(mis, mis)] += mass.sum() * cond_cov[0]
+        else:
+            correction[:, mis[:, None], mis] += mass[:, None, None] * cond_cov
+    new_means = np.empty((n_components, d))
+    scatter = np.empty((n_components, d, d))
+    for k in range(n_components):
+        new_means[k] = r[k] @ filled[k] / nk[k]
+        diff = filled[k] - new_means[k]
+        scatter[k] = (r[k][:, None] * diff).T @ diff
+    if covariance_type == "full":
+        cov = (scatter + correction) / nk[:, None, None]
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        cov[:, np.arange(d), np.arange(d)] += reg_covar
+    else:
+        cov = (scatter.sum(axis=0) + correction[0]) / nk.sum()
+        cov = 0.5 * (cov + cov.T)
+        cov.flat[:: d + 1] += reg_covar
+    return nk / nk.sum(), new_means, cov
+
+
+def impute(patterns, resp, means, covariances, covariance_type):
+    """Rows (working order) with each missing value replaced by ``sum_k r_nk E[x_m | x_o, k]``."""
+    covs = full_covariances(covariances, covariance_type, means.shape[1])
+    out = patterns.X0.copy()
+    for start, stop, obs, mis in patterns.groups:
+        _, cond_mean, _ = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis)
+        out[start:stop, mis] = np.einsum("kn,knm->nm", resp[:, start:stop], cond_mean)
+    return out
+
+
+def sample_missing(patterns, labels, rng, means, covariances, covariance_type):
+    """Rows (working order) with the missing values of row ``n`` drawn from component
+    ``labels[n]``'s conditional distribution given the row's observed values."""
+    covs = full_covariances(covariances, covariance_type, means.shape[1])
+    out = patterns.X0.copy()
+    for start, stop, obs, mis in patterns.groups:
+        _, cond_mean, cond_cov = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis)
+        lab = labels[start:stop]
+        rows = np.arange(stop - start)
+        factors = np.linalg.cholesky(cond_cov)  # (K', m, m)
+        factors = factors[lab] if factors.shape[0] > 1 else np.broadcast_to(factors, (rows.size, *factors.shape[1:]))
+        noise = rng.standard_normal((rows.size, mis.size))
+        out[start:stop, mis] = cond_mean[lab, rows] + np.einsum("nij,nj->ni", factors, noise)
+    return out
