@@ -21,11 +21,14 @@ def check_data(x, name="x", ndim=None, allow_nan=False):
         raise TypeError(
             f"{name} is a sparse matrix, and sparse input is not supported; convert it with {name}.toarray() first."
         )
-    if np.iscomplexobj(x):
-        raise ValueError(f"Complex data not supported: {name} holds complex numbers; pass their real part or modulus.")
     try:
-        arr = np.asarray(x, dtype=float)
+        raw = np.asarray(x)
+        if raw.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported: {name} holds complex numbers; pass their real part or modulus.")
+        arr = np.asarray(raw, dtype=float)
     except (TypeError, ValueError) as err:
+        if str(err).startswith("Complex data"):
+            raise
         raise TypeError(f"{name} must be array-like of numbers; could not convert it: {err}") from None
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array of samples, got a scalar; wrap it as [{name}].")

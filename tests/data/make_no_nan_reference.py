@@ -9,6 +9,8 @@ The file was written by the code of commit 7aebd0c (before NaN support), run as
 the fit on complete data (same iterations, same arithmetic).
 """
 
+import os
+import platform
 import sys
 import warnings
 
@@ -52,7 +54,8 @@ def bernoulli_cases():
     for init in ("k-means++", "kmeans", "random", "random_from_data"):
         yield f"bern-{init}", BernoulliMixture(3, init_params=init, random_state=0, tol=1e-8, n_init=2), B, None, B[:40]
     yield "bern-weighted", BernoulliMixture(3, random_state=2), B, w, B[:40]
-    yield "bern-inits", BernoulliMixture(3, random_state=0, weights_init=[0.2, 0.3, 0.5], means_init=B[:3] * 0.8 + 0.1), B, None, B[:40]
+    inits = dict(weights_init=[0.2, 0.3, 0.5], means_init=B[:3] * 0.8 + 0.1)
+    yield "bern-inits", BernoulliMixture(3, random_state=0, **inits), B, None, B[:40]
 
 
 def outputs(model, X, sample_weight, Xt):
@@ -76,6 +79,11 @@ def outputs(model, X, sample_weight, Xt):
     return out
 
 
+def environment():
+    """What the bits depend on besides the code: numpy (and its BLAS) and the CPU kernels."""
+    return f"numpy {np.__version__}, {platform.machine()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
+
+
 def all_outputs():
     arrays = {}
     for name, model, X, w, Xt in [*gaussian_cases(), *bernoulli_cases()]:
@@ -86,4 +94,4 @@ def all_outputs():
 
 if __name__ == "__main__":
     print("mixlearn from", mixlearn.__file__)
-    np.savez_compressed(sys.argv[1], **all_outputs())
+    np.savez_compressed(sys.argv[1], environment=np.array(environment()), **all_outputs())
