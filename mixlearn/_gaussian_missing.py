@@ -20,7 +20,7 @@ sum over the observed coordinates and the conditional mean is ``mu_m``, so no gr
 
 import numpy as np
 
-from ._gaussian_kernels import _LOG_2PI, weighted_log_prob_complete
+from ._gaussian_kernels import _CANCELLATION_LIMIT, _LOG_2PI, weighted_log_prob_complete
 
 _EPS = 10 * np.finfo(float).eps
 
@@ -119,10 +119,10 @@ def weighted_log_prob(patterns, weights, means, precisions_cholesky, covariance_
     return out
 
 
-def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, reg_covar):
+def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, reg_covar, features):
     """``(weights, means, covariances)`` from (K, N) responsibilities (working order), with the
     expected sufficient statistics of the missing values under the current ``means`` and
-    ``covariances``."""
+    ``covariances``. ``features`` are the fast-path features of the complete rows (or None)."""
     r = resp if sample_weight is None else resp * sample_weight
     n_components, d = means.shape
     nk = r.sum(axis=1) + _EPS
@@ -136,32 +136,66 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
         cov = var if covariance_type == "diag" else var.mean(axis=1)
         return nk / nk.sum(), new_means, cov
 
+    # Sufficient statistics sum r, sum r x, sum r x x^T (with x_m -> E[x_m | x_o, k]) in coordinates
+    # shifted to the data's centre: complete rows through the fast-path features, each pattern in
+    # one batched product for all components. Cov[x_m | x_o, k] is added to the second moments.
     covs = full_covariances(covariances, covariance_type, d)
-    filled = np.repeat(X0[None], n_components, axis=0)  # (K, N, D): x_n with E[x_m | x_o, k] filled in
-    correction = np.zeros((covs.shape[0], d, d))  # sum_n r_nk Cov[x_m | x_o, k], on the (m, m) blocks
+    n_complete = patterns.n_complete
+    shift = features[0] if features is not None else patterns.column_means()
+    sum_x = np.zeros((n_components, d))
+    sum_xx = np.zeros((n_components, d, d))
+    if n_complete and features is not None:
+        _, Z, iu, _ = features
+        stats = r[:, :n_complete] @ Z.T
+        sum_x += stats[:, 1 : d + 1]
+        sum_xx[:, iu[0], iu[1]] = stats[:, d + 1 :]
+        sum_xx[:, iu[1], iu[0]] = stats[:, d + 1 :]
+    elif n_complete:
+        Xc = patterns.X[:n_complete] - shift
+        sum_x += r[:, :n_complete] @ Xc
+        for k in range(n_components):
+            sum_xx[k] += (r[k, :n_complete, None] * Xc).T @ Xc
+    conditionals = []
     for start, stop, obs, mis in patterns.groups:
         _, cond_mean, cond_cov = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis)
-        filled[:, start:stop, mis] = cond_mean
-        mass = r[:, start:stop].sum(axis=1)
+        conditionals.append((cond_mean, cond_cov))
+        filled = np.repeat((patterns.X0[start:stop] - shift)[None], n_components, axis=0)  # (K, n, D)
+        filled[:, :, mis] = cond_mean - shift[mis]
+        rg = r[:, start:stop]
+        sum_x += (rg[:, None, :] @ filled)[:, 0]
+        sum_xx += np.swapaxes(filled * rg[:, :, None], 1, 2) @ filled
+        mass = rg.sum(axis=1)
         if covariance_type == "tied":
-            correction[0][np.ix_(mis, mis)] += mass.sum() * cond_cov[0]
+            sum_xx[:, mis[:, None], mis] += mass[:, None, None] * cond_cov[0]
         else:
-            correction[:, mis[:, None], mis] += mass[:, None, None] * cond_cov
-    new_means = np.empty((n_components, d))
-    scatter = np.empty((n_components, d, d))
+            sum_xx[:, mis[:, None], mis] += mass[:, None, None] * cond_cov
+    shifted_means = sum_x / nk[:, None]
+    scatter = sum_xx / nk[:, None, None] - shifted_means[:, :, None] * shifted_means[:, None, :]
     for k in range(n_components):
-        new_means[k] = r[k] @ filled[k] / nk[k]
-        diff = filled[k] - new_means[k]
-        scatter[k] = (r[k][:, None] * diff).T @ diff
+        var = np.diagonal(scatter[k])
+        if not (np.all(var > 0) and shifted_means[k] @ shifted_means[k] <= _CANCELLATION_LIMIT * var.min()):
+            scatter[k] = _direct_scatter(patterns, r[k], nk[k], conditionals, k)
+    new_means = shifted_means + shift
     if covariance_type == "full":
-        cov = (scatter + correction) / nk[:, None, None]
-        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        cov = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
         cov[:, np.arange(d), np.arange(d)] += reg_covar
     else:
-        cov = (scatter.sum(axis=0) + correction[0]) / nk.sum()
+        cov = np.einsum("k,kij->ij", nk, scatter) / nk.sum()
         cov = 0.5 * (cov + cov.T)
         cov.flat[:: d + 1] += reg_covar
     return nk / nk.sum(), new_means, cov
+
+
+def _direct_scatter(patterns, r_k, nk_k, conditionals, k):
+    """Two-pass scatter of component ``k`` (used when the shifted sums would lose digits)."""
+    filled = patterns.X0.copy()
+    correction = np.zeros((filled.shape[1], filled.shape[1]))
+    for (start, stop, _, mis), (cond_mean, cond_cov) in zip(patterns.groups, conditionals, strict=True):
+        filled[start:stop, mis] = cond_mean[k]
+        correction[np.ix_(mis, mis)] += r_k[start:stop].sum() * cond_cov[k if cond_cov.shape[0] > 1 else 0]
+    mean = r_k @ filled / nk_k
+    diff = filled - mean
+    return ((r_k[:, None] * diff).T @ diff + correction) / nk_k
 
 
 def impute(patterns, resp, means, covariances, covariance_type):

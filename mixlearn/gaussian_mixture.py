@@ -220,7 +220,8 @@ class GaussianMixture(BaseMixture):
             params = m_step_complete(data.X, resp, sample_weight, self.covariance_type, self.reg_covar, data.features)
         else:
             params = missing.m_step(
-                data.patterns, resp, sample_weight, self.means_, self.covariances_, self.covariance_type, self.reg_covar
+                data.patterns, resp, sample_weight, self.means_, self.covariances_, self.covariance_type, self.reg_covar,
+                data.features,
             )
         self.weights_, self.means_, self.covariances_ = params
         self.precisions_cholesky_ = _precision_cholesky(self.covariances_, self.covariance_type)

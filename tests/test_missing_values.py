@@ -184,6 +184,25 @@ def test_one_em_step_equals_the_row_by_row_formulas(covariance_type):
     np.testing.assert_allclose(gm.covariances_, cov, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_em_step_far_from_the_data_centre_keeps_its_digits(covariance_type, offset):
+    """Components 1e4 standard deviations apart: the shifted sufficient statistics would lose
+    digits, so the M-step falls back to the two-pass formulas; the result must not change."""
+    rng = np.random.default_rng(14)
+    X = np.concatenate([rng.normal(size=(60, 3)), rng.normal(size=(60, 3)) + 1e4]) + offset
+    X = remove_at_random(X, 0.2, rng)
+    w0, m0 = np.array([0.5, 0.5]), np.array([[0.3, -0.2, 0.1], [1e4, 1e4 + 0.5, 1e4 - 0.5]]) + offset
+    c0 = np.stack([np.eye(3) * 1.5, np.eye(3) * 0.8 + 0.1]) if covariance_type == "full" else np.eye(3) * 1.2
+    gm = GaussianMixture(2, covariance_type=covariance_type, weights_init=w0, means_init=m0, covariances_init=c0,
+                         tol=0.0, max_iter=1, reg_covar=1e-6)
+    fit_quietly(gm, X)
+    covs = c0 if covariance_type == "full" else np.stack([c0, c0])
+    weights, means, cov = textbook_em_step(X, w0, m0, covs, covariance_type, 1e-6)
+    np.testing.assert_allclose(gm.means_, means, rtol=1e-12, atol=1e-14 * (1e4 + offset))  # rounding of the data
+    np.testing.assert_allclose(gm.covariances_, cov, rtol=1e-7, atol=1e-9)
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_scoring_rows_with_nan_uses_the_observed_data_likelihood(covariance_type):
     rng = np.random.default_rng(3)
