@@ -77,7 +77,8 @@ def pattern_marginals(X_obs, means, covs, obs, mis, conditional=True):
         return log_prob, None, None
     inv_oo = np.swapaxes(lower_inv, 1, 2) @ lower_inv
     B = covs[:, mis[:, None], obs] @ inv_oo  # (K', m, o)
-    cond_mean = means[:, None, mis] + diff @ np.swapaxes(B, 1, 2)
+    cond_mean = diff @ np.ascontiguousarray(np.swapaxes(B, 1, 2))
+    cond_mean += means[:, None, mis]
     cond_cov = covs[:, mis[:, None], mis] - B @ covs[:, obs[:, None], mis]
     cond_cov = 0.5 * (cond_cov + np.swapaxes(cond_cov, 1, 2))
     return log_prob, cond_mean, cond_cov
@@ -162,8 +163,10 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
         filled = np.repeat((patterns.X0[start:stop] - shift)[None], n_components, axis=0)  # (K, n, D)
         filled[:, :, mis] = cond_mean - shift[mis]
         rg = r[:, start:stop]
-        sum_x += (rg[:, None, :] @ filled)[:, 0]
-        sum_xx += np.swapaxes(filled * rg[:, :, None], 1, 2) @ filled
+        weighted = filled * rg[:, :, None]
+        for k in range(n_components):
+            sum_x[k] += rg[k] @ filled[k]
+            sum_xx[k] += weighted[k].T @ filled[k]
         mass = rg.sum(axis=1)
         if covariance_type == "tied":
             sum_xx[:, mis[:, None], mis] += mass[:, None, None] * cond_cov[0]

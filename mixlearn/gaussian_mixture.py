@@ -105,6 +105,14 @@ class GaussianMixture(BaseMixture):
     ``reg_covar`` floor) the log-likelihood can dip by a tiny amount, as in scikit-learn. Such a
     component is usually a sign of too many components.
 
+    Missing values (NaN, any covariance type): the E-step uses each row's observed coordinates
+    (the marginal Gaussians of the components), the M-step the expected sufficient statistics
+    (the conditional means of the missing coordinates, and their conditional covariances added
+    to the second moments). This is exact EM for the observed-data likelihood, which ``score``,
+    ``score_samples``, ``predict_proba``, ``predict``, ``bic`` and ``aic`` also use. Rows sharing a
+    missingness pattern are processed together, so a few patterns cost little more than complete
+    data; without NaN the computation is the complete-data one, unchanged.
+
     Examples
     --------
     >>> from mixlearn import GaussianMixture
@@ -112,6 +120,16 @@ class GaussianMixture(BaseMixture):
     >>> gm = GaussianMixture(2, random_state=0, tol=1e-8).fit(load_faithful())
     >>> round(gm.score(load_faithful()) * 272, 2)
     -1130.26
+
+    Missing values are NaN. EM integrates them out, and ``impute`` fills them in with their
+    conditional expectation (here from the eruption's duration):
+
+    >>> import numpy as np
+    >>> X = load_faithful().copy()
+    >>> X[::4, 1] = np.nan  # every fourth waiting time lost
+    >>> gm = GaussianMixture(2, random_state=0, tol=1e-8).fit(X)
+    >>> X[0], gm.impute(X[:1]).round(1)
+    (array([3.6, nan]), array([[ 3.6, 77.2]]))
     """
 
     def __init__(
