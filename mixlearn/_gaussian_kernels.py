@@ -29,17 +29,29 @@ def quadratic_features(X, covariance_type):
     ``X`` (per fit) and passed to the E- and M-steps.
     """
     n, d = X.shape
-    iu = np.triu_indices(d)
-    if (1 + d + len(iu[0])) * n > _MAX_FEATURE_CELLS or covariance_type not in ("full", "tied"):
+    if not fast_path_applies(n, d, covariance_type):
         return None
     shift = X.mean(axis=0)
     xs = (X - shift).T  # (D, N)
+    return (shift, *features_of_shifted(xs))
+
+
+def fast_path_applies(n_samples, n_features, covariance_type):
+    """Whether the features fit in memory and the covariance type uses them."""
+    n_feature_rows = 1 + n_features + n_features * (n_features + 1) // 2
+    return n_feature_rows * n_samples <= _MAX_FEATURE_CELLS and covariance_type in ("full", "tied")
+
+
+def features_of_shifted(xs):
+    """``(Z, iu, radius2)`` from shifted samples held as a (D, N) array."""
+    d, n = xs.shape
+    iu = np.triu_indices(d)
     Z = np.empty((1 + d + len(iu[0]), n))
     Z[0] = 1.0
     Z[1 : d + 1] = xs
     np.multiply(xs[iu[0]], xs[iu[1]], out=Z[d + 1 :])
     radius2 = float(np.max(np.einsum("dn,dn->n", xs, xs)))
-    return shift, Z, iu, radius2
+    return Z, iu, radius2
 
 
 def weighted_log_prob_complete(X, weights, means, precisions_cholesky, covariance_type, features):

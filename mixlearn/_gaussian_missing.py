@@ -20,7 +20,13 @@ sum over the observed coordinates and the conditional mean is ``mu_m``, so no gr
 
 import numpy as np
 
-from ._gaussian_kernels import _CANCELLATION_LIMIT, _LOG_2PI, weighted_log_prob_complete
+from ._gaussian_kernels import (
+    _CANCELLATION_LIMIT,
+    _LOG_2PI,
+    fast_path_applies,
+    features_of_shifted,
+    weighted_log_prob_complete,
+)
 
 _EPS = 10 * np.finfo(float).eps
 
@@ -84,10 +90,30 @@ def pattern_marginals(X_obs, means, covs, obs, mis, conditional=True):
     return log_prob, cond_mean, cond_cov
 
 
+def missing_features(patterns, covariance_type):
+    """Fast-path features of all rows, missing coordinates counted as 0 after the shift.
+
+    Returns ``(shift, Z, iu, radius2)`` like ``quadratic_features`` (``shift`` = the columns'
+    observed means; ``radius2`` over the complete rows, whose block ``Z[:, :n_complete]`` the
+    complete-data E-step uses), or None when the fast path does not apply. With ``x~`` the row
+    shifted and zero where missing, ``r @ Z.T`` holds ``sum r``, ``sum r x~`` and
+    ``sum r x~ x~^T``; the M-step adds what the conditional means contribute, pattern by pattern.
+    """
+    n, d = patterns.X.shape
+    if not fast_path_applies(n, d, covariance_type):
+        return None
+    shift = patterns.column_means()
+    xs = ((patterns.X0 - shift) * patterns.observed).T
+    Z, iu, _ = features_of_shifted(xs)
+    complete = xs[:, : patterns.n_complete]
+    radius2 = float(np.max(np.einsum("dn,dn->n", complete, complete))) if patterns.n_complete else 0.0
+    return shift, Z, iu, radius2
+
+
 def weighted_log_prob(patterns, weights, means, precisions_cholesky, covariance_type, covariances, features):
     """(K, N) array of ``log w_k + log N(x_n,obs | mean_k,obs, cov_k,obs)`` in working order.
 
-    ``features`` are the fast-path features of the complete rows (or None).
+    ``features`` are ``missing_features(patterns, covariance_type)`` (or None).
     """
     n_components, d = means.shape
     with np.errstate(divide="ignore"):
@@ -110,8 +136,9 @@ def weighted_log_prob(patterns, weights, means, precisions_cholesky, covariance_
     out = np.empty((n_components, patterns.X.shape[0]))
     n_complete = patterns.n_complete
     if n_complete:
+        complete_features = None if features is None else (features[0], features[1][:, :n_complete], *features[2:])
         out[:, :n_complete] = weighted_log_prob_complete(
-            patterns.X[:n_complete], weights, means, pc, covariance_type, features
+            patterns.X[:n_complete], weights, means, pc, covariance_type, complete_features
         )
     for start, stop, obs, mis in patterns.groups:
         log_prob, _, _ = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis, conditional=False)
@@ -123,7 +150,7 @@ def weighted_log_prob(patterns, weights, means, precisions_cholesky, covariance_
 def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, reg_covar, features):
     """``(weights, means, covariances)`` from (K, N) responsibilities (working order), with the
     expected sufficient statistics of the missing values under the current ``means`` and
-    ``covariances``. ``features`` are the fast-path features of the complete rows (or None)."""
+    ``covariances``. ``features`` are ``missing_features(patterns, covariance_type)`` (or None)."""
     r = resp if sample_weight is None else resp * sample_weight
     n_components, d = means.shape
     nk = r.sum(axis=1) + _EPS
@@ -138,16 +165,18 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
         return nk / nk.sum(), new_means, cov
 
     # Sufficient statistics sum r, sum r x, sum r x x^T (with x_m -> E[x_m | x_o, k]) in coordinates
-    # shifted to the data's centre: complete rows through the fast-path features, each pattern in
-    # one batched product for all components. Cov[x_m | x_o, k] is added to the second moments.
+    # shifted to the data's centre. With the features: one product for every row with missing
+    # values counted as 0, then per pattern the terms of the conditional means. Without them:
+    # complete rows directly, each pattern in one product per component. Cov[x_m | x_o, k] is added
+    # to the second moments.
     covs = full_covariances(covariances, covariance_type, d)
     n_complete = patterns.n_complete
     shift = features[0] if features is not None else patterns.column_means()
     sum_x = np.zeros((n_components, d))
     sum_xx = np.zeros((n_components, d, d))
-    if n_complete and features is not None:
+    if features is not None:
         _, Z, iu, _ = features
-        stats = r[:, :n_complete] @ Z.T
+        stats = r @ Z.T
         sum_x += stats[:, 1 : d + 1]
         sum_xx[:, iu[0], iu[1]] = stats[:, d + 1 :]
         sum_xx[:, iu[1], iu[0]] = stats[:, d + 1 :]
@@ -160,14 +189,24 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
     for start, stop, obs, mis in patterns.groups:
         _, cond_mean, cond_cov = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis)
         conditionals.append((cond_mean, cond_cov))
-        filled = np.repeat((patterns.X0[start:stop] - shift)[None], n_components, axis=0)  # (K, n, D)
-        filled[:, :, mis] = cond_mean - shift[mis]
         rg = r[:, start:stop]
-        weighted = filled * rg[:, :, None]
-        for k in range(n_components):
-            sum_x[k] += rg[k] @ filled[k]
-            sum_xx[k] += weighted[k].T @ filled[k]
         mass = rg.sum(axis=1)
+        if features is not None:
+            c = cond_mean - shift[mis]  # (K, n, m)
+            weighted_c = np.swapaxes(c * rg[:, :, None], 1, 2)  # (K, m, n)
+            x_obs = patterns.X[start:stop, obs] - shift[obs]  # (n, o)
+            cross = weighted_c @ x_obs  # (K, m, o)
+            sum_x[:, mis] += weighted_c.sum(axis=2)
+            sum_xx[:, mis[:, None], obs] += cross
+            sum_xx[:, obs[:, None], mis] += np.swapaxes(cross, 1, 2)
+            sum_xx[:, mis[:, None], mis] += weighted_c @ c
+        else:
+            filled = np.repeat((patterns.X0[start:stop] - shift)[None], n_components, axis=0)  # (K, n, D)
+            filled[:, :, mis] = cond_mean - shift[mis]
+            weighted = filled * rg[:, :, None]
+            for k in range(n_components):
+                sum_x[k] += rg[k] @ filled[k]
+                sum_xx[k] += weighted[k].T @ filled[k]
         if covariance_type == "tied":
             sum_xx[:, mis[:, None], mis] += mass[:, None, None] * cond_cov[0]
         else:

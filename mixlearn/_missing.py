@@ -58,8 +58,8 @@ class MissingPatterns:
         return len(self.groups)
 
     def column_means(self):
-        """Mean of each column over its observed values, shape (n_features,)."""
-        return (self.X0.sum(axis=0) / self.observed.sum(axis=0))
+        """Mean of each column over its observed values (0 for a column never observed), shape (n_features,)."""
+        return self.X0.sum(axis=0) / np.maximum(self.observed.sum(axis=0), 1.0)
 
     def mean_filled(self):
         """The rows in working order with each missing value replaced by its column's mean."""

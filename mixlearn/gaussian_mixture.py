@@ -214,8 +214,8 @@ class GaussianMixture(BaseMixture):
         data = super()._prepare(X)
         if data.patterns is None:
             data.features = quadratic_features(data.X, self.covariance_type)
-        elif data.patterns.n_complete:
-            data.features = quadratic_features(data.X[: data.patterns.n_complete], self.covariance_type)
+        else:
+            data.features = missing.missing_features(data.patterns, self.covariance_type)
         return data
 
     # -- E-step: log densities -----------------------------------------------------------------
