@@ -90,6 +90,57 @@ def pattern_marginals(X_obs, means, covs, obs, mis, conditional=True):
     return log_prob, cond_mean, cond_cov
 
 
+def batch_marginals(X_rows, pattern, obs, mis, means, covs, conditional=True):
+    """``pattern_marginals`` for rows of several patterns with the same number of observed
+    coordinates, stacked (each row gathers its pattern's factors).
+
+    Parameters
+    ----------
+    X_rows : ndarray (n, D)
+        The rows, with anything (0) at their missing coordinates.
+    pattern : ndarray (n,) of int
+        Pattern of each row, indexing ``obs`` and ``mis``.
+    obs, mis : ndarray (P, q) and (P, D - q) of int
+
+    Returns
+    -------
+    log_prob : ndarray (K, n)
+    cond_mean : ndarray (K, n, D) or None
+        Conditional means at each row's missing coordinates, 0 at its observed ones.
+    cond_cov : ndarray (K', P, D, D) or None
+        Conditional covariance of each pattern's missing coordinates, 0 elsewhere.
+    """
+    n, d = X_rows.shape
+    q = obs.shape[1]
+    try:
+        lower = np.linalg.cholesky(covs[:, obs[:, :, None], obs[:, None, :]])  # (K', P, q, q)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "covariances are not positive definite on the observed coordinates of some rows: a component has "
+            "collapsed. Increase reg_covar, use fewer components, or scale the data."
+        ) from None
+    lower_inv = np.linalg.inv(lower)
+    log_det = 2.0 * np.log(np.diagonal(lower, axis1=2, axis2=3)).sum(axis=2)  # (K', P)
+    row_obs = obs[pattern]  # (n, q)
+    diff = X_rows[np.arange(n)[:, None], row_obs][None] - means[:, row_obs]  # (K, n, q)
+    y = (lower_inv[:, pattern] @ diff[..., None])[..., 0]
+    log_prob = -0.5 * (np.einsum("knq,knq->kn", y, y) + log_det[:, pattern] + q * _LOG_2PI)
+    if not conditional:
+        return log_prob, None, None
+    n_patterns = obs.shape[0]
+    inv_oo = np.swapaxes(lower_inv, 2, 3) @ lower_inv
+    B = covs[:, mis[:, :, None], obs[:, None, :]] @ inv_oo  # (K', P, m, q)
+    row_mis = mis[pattern]
+    cond_mean = np.zeros((means.shape[0], n, d))
+    cond_mean[:, np.arange(n)[:, None], row_mis] = means[:, row_mis] + (B[:, pattern] @ diff[..., None])[..., 0]
+    cc = covs[:, mis[:, :, None], mis[:, None, :]] - B @ covs[:, obs[:, :, None], mis[:, None, :]]
+    cond_cov = np.zeros((covs.shape[0], n_patterns, d, d))
+    cond_cov[:, np.arange(n_patterns)[:, None, None], mis[:, :, None], mis[:, None, :]] = 0.5 * (
+        cc + np.swapaxes(cc, 2, 3)
+    )
+    return log_prob, cond_mean, cond_cov
+
+
 def missing_features(patterns, covariance_type):
     """Fast-path features of all rows, missing coordinates counted as 0 after the shift.
 
@@ -140,10 +191,14 @@ def weighted_log_prob(patterns, weights, means, precisions_cholesky, covariance_
         out[:, :n_complete] = weighted_log_prob_complete(
             patterns.X[:n_complete], weights, means, pc, covariance_type, complete_features
         )
-    for start, stop, obs, mis in patterns.groups:
+    for start, stop, obs, mis in patterns.large_groups:
         log_prob, _, _ = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis, conditional=False)
         log_prob += log_w[:, None]
         out[:, start:stop] = log_prob
+    for rows, pattern, _, obs, mis in patterns.batches:
+        log_prob, _, _ = batch_marginals(patterns.X0[rows], pattern, obs, mis, means, covs, conditional=False)
+        log_prob += log_w[:, None]
+        out[:, rows] = log_prob
     return out
 
 
@@ -165,52 +220,48 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
         return nk / nk.sum(), new_means, cov
 
     # Sufficient statistics sum r, sum r x, sum r x x^T (with x_m -> E[x_m | x_o, k]) in coordinates
-    # shifted to the data's centre. With the features: one product for every row with missing
-    # values counted as 0, then per pattern the terms of the conditional means. Without them:
-    # complete rows directly, each pattern in one product per component. Cov[x_m | x_o, k] is added
-    # to the second moments.
+    # shifted to the data's centre. First every row with its missing values counted as 0 (``x~``,
+    # through the fast-path features when there are some); then, pattern by pattern, what the
+    # conditional means c add: sum r c, the cross terms sum r c x~^T (and transpose) and
+    # sum r c c^T; and Cov[x_m | x_o, k] added to the second moments.
     covs = full_covariances(covariances, covariance_type, d)
-    n_complete = patterns.n_complete
     shift = features[0] if features is not None else patterns.column_means()
-    sum_x = np.zeros((n_components, d))
-    sum_xx = np.zeros((n_components, d, d))
+    sum_xx = np.empty((n_components, d, d))
     if features is not None:
         _, Z, iu, _ = features
         stats = r @ Z.T
-        sum_x += stats[:, 1 : d + 1]
+        sum_x = stats[:, 1 : d + 1].copy()
         sum_xx[:, iu[0], iu[1]] = stats[:, d + 1 :]
         sum_xx[:, iu[1], iu[0]] = stats[:, d + 1 :]
-    elif n_complete:
-        Xc = patterns.X[:n_complete] - shift
-        sum_x += r[:, :n_complete] @ Xc
+    else:
+        X_shifted = (X0 - shift) * patterns.observed
+        sum_x = r @ X_shifted
         for k in range(n_components):
-            sum_xx[k] += (r[k, :n_complete, None] * Xc).T @ Xc
+            sum_xx[k] = (r[k][:, None] * X_shifted).T @ X_shifted
     conditionals = []
-    for start, stop, obs, mis in patterns.groups:
+    for start, stop, obs, mis in patterns.large_groups:
         _, cond_mean, cond_cov = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis)
-        conditionals.append((cond_mean, cond_cov))
         rg = r[:, start:stop]
         mass = rg.sum(axis=1)
-        if features is not None:
-            c = cond_mean - shift[mis]  # (K, n, m)
-            weighted_c = np.swapaxes(c * rg[:, :, None], 1, 2)  # (K, m, n)
-            x_obs = patterns.X[start:stop, obs] - shift[obs]  # (n, o)
-            cross = weighted_c @ x_obs  # (K, m, o)
-            sum_x[:, mis] += weighted_c.sum(axis=2)
-            sum_xx[:, mis[:, None], obs] += cross
-            sum_xx[:, obs[:, None], mis] += np.swapaxes(cross, 1, 2)
-            sum_xx[:, mis[:, None], mis] += weighted_c @ c
-        else:
-            filled = np.repeat((patterns.X0[start:stop] - shift)[None], n_components, axis=0)  # (K, n, D)
-            filled[:, :, mis] = cond_mean - shift[mis]
-            weighted = filled * rg[:, :, None]
-            for k in range(n_components):
-                sum_x[k] += rg[k] @ filled[k]
-                sum_xx[k] += weighted[k].T @ filled[k]
-        if covariance_type == "tied":
-            sum_xx[:, mis[:, None], mis] += mass[:, None, None] * cond_cov[0]
-        else:
-            sum_xx[:, mis[:, None], mis] += mass[:, None, None] * cond_cov
+        conditionals.append(("group", (start, stop, mis), cond_mean, cond_cov, mass))
+        c = cond_mean - shift[mis]  # (K, n, m)
+        weighted_c = np.swapaxes(c * rg[:, :, None], 1, 2)  # (K, m, n)
+        cross = weighted_c @ (patterns.X[start:stop, obs] - shift[obs])  # (K, m, o)
+        sum_x[:, mis] += weighted_c.sum(axis=2)
+        sum_xx[:, mis[:, None], obs] += cross
+        sum_xx[:, obs[:, None], mis] += np.swapaxes(cross, 1, 2)
+        sum_xx[:, mis[:, None], mis] += weighted_c @ c + mass[:, None, None] * cond_cov
+    for rows, pattern, first, obs, mis in patterns.batches:
+        _, cond_mean, cond_cov = batch_marginals(X0[rows], pattern, obs, mis, means, covs)
+        rb = r[:, rows]
+        mass = np.add.reduceat(rb, first, axis=1)  # (K, P)
+        conditionals.append(("batch", rows, cond_mean, cond_cov, mass))
+        c = (cond_mean - shift) * (1.0 - patterns.observed[rows])  # (K, n, D), 0 where observed
+        weighted_c = np.swapaxes(c * rb[:, :, None], 1, 2)  # (K, D, n)
+        cross = weighted_c @ ((X0[rows] - shift) * patterns.observed[rows])
+        sum_x += weighted_c.sum(axis=2)
+        sum_xx += cross + np.swapaxes(cross, 1, 2) + weighted_c @ c
+        sum_xx += np.einsum("kp,kpij->kij", mass, np.broadcast_to(cond_cov, (n_components, *cond_cov.shape[1:])))
     shifted_means = sum_x / nk[:, None]
     scatter = sum_xx / nk[:, None, None] - shifted_means[:, :, None] * shifted_means[:, None, :]
     for k in range(n_components):
@@ -232,9 +283,15 @@ def _direct_scatter(patterns, r_k, nk_k, conditionals, k):
     """Two-pass scatter of component ``k`` (used when the shifted sums would lose digits)."""
     filled = patterns.X0.copy()
     correction = np.zeros((filled.shape[1], filled.shape[1]))
-    for (start, stop, _, mis), (cond_mean, cond_cov) in zip(patterns.groups, conditionals, strict=True):
-        filled[start:stop, mis] = cond_mean[k]
-        correction[np.ix_(mis, mis)] += r_k[start:stop].sum() * cond_cov[k if cond_cov.shape[0] > 1 else 0]
+    for kind, where, cond_mean, cond_cov, mass in conditionals:
+        k_cov = k if cond_cov.shape[0] > 1 else 0
+        if kind == "group":
+            start, stop, mis = where
+            filled[start:stop, mis] = cond_mean[k]
+            correction[np.ix_(mis, mis)] += mass[k] * cond_cov[k_cov]
+        else:
+            filled[where] += cond_mean[k]
+            correction += np.einsum("p,pij->ij", mass[k], cond_cov[k_cov])
     mean = r_k @ filled / nk_k
     diff = filled - mean
     return ((r_k[:, None] * diff).T @ diff + correction) / nk_k

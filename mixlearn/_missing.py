@@ -33,7 +33,15 @@ class MissingPatterns:
     groups : list of (start, stop, observed_idx, missing_idx)
         One entry per pattern with at least one missing coordinate: rows ``start:stop`` (working
         order) lack the coordinates ``missing_idx`` and have ``observed_idx``.
+    large_groups : list
+        The entries of ``groups`` with at least ``small_pattern_rows`` rows.
+    batches : list of (rows, pattern, first, observed_idx, missing_idx)
+        The other patterns, stacked by number of observed coordinates ``q``: ``rows`` (working
+        order) belong to pattern ``pattern[i]`` of the batch, whose rows start at ``first[p]``
+        in ``rows``; ``observed_idx`` (P, q) and ``missing_idx`` (P, D - q) per pattern.
     """
+
+    small_pattern_rows = 64  # patterns with fewer rows are processed in batches (see ``batches``)
 
     def __init__(self, X):
         missing = np.isnan(X)
@@ -51,6 +59,24 @@ class MissingPatterns:
                 self.n_complete = int(counts[p])
                 continue
             self.groups.append((int(starts[p]), int(starts[p + 1]), np.flatnonzero(~pattern), np.flatnonzero(pattern)))
+        # Many patterns with few rows each (values missing independently, for example) would cost
+        # one small step per pattern; those with the same number of observed coordinates are
+        # stacked instead, so one batched step serves them all.
+        self.large_groups = [g for g in self.groups if g[1] - g[0] >= self.small_pattern_rows]
+        by_size = {}
+        for g in self.groups:
+            if g[1] - g[0] < self.small_pattern_rows:
+                by_size.setdefault(g[2].size, []).append(g)
+        self.batches = []
+        for _, gs in sorted(by_size.items()):
+            sizes = [stop - start for start, stop, _, _ in gs]
+            self.batches.append((
+                np.concatenate([np.arange(start, stop) for start, stop, _, _ in gs]),
+                np.repeat(np.arange(len(gs)), sizes),
+                np.concatenate([[0], np.cumsum(sizes)[:-1]]),
+                np.stack([g[2] for g in gs]),
+                np.stack([g[3] for g in gs]),
+            ))
 
     @property
     def n_patterns(self):
@@ -74,6 +100,8 @@ class PreparedData:
     X : ndarray (n_samples, n_features)
         Validated data, NaN marking missing values.
     """
+
+    small_pattern_rows = 64  # patterns with fewer rows are processed in batches (see ``batches``)
 
     def __init__(self, X):
         self.patterns = MissingPatterns(X) if np.isnan(X).any() else None
