@@ -56,7 +56,6 @@ def _precision_cholesky(covariances, covariance_type, name="covariances"):
     return 1.0 / np.sqrt(covariances)
 
 
-
 class GaussianMixture(BaseMixture):
     """Gaussian mixture fitted by expectation-maximisation.
 
@@ -110,8 +109,9 @@ class GaussianMixture(BaseMixture):
     (the conditional means of the missing coordinates, and their conditional covariances added
     to the second moments). This is exact EM for the observed-data likelihood, which ``score``,
     ``score_samples``, ``predict_proba``, ``predict``, ``bic`` and ``aic`` also use. Rows sharing a
-    missingness pattern are processed together, so a few patterns cost little more than complete
-    data; without NaN the computation is the complete-data one, unchanged.
+    missingness pattern are processed together (patterns with few rows are stacked), and complete
+    rows keep the fast path, so an iteration costs a small multiple of a complete-data one (see
+    ``benchmarks/bench_gmm.py``); without NaN the computation is the complete-data one, unchanged.
 
     Examples
     --------
