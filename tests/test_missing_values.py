@@ -238,24 +238,29 @@ def test_row_order_does_not_matter():
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
 def test_patterns_one_by_one_and_batched_give_the_same_fit(covariance_type, monkeypatch):
-    """Small patterns are stacked and processed in one batched step; large ones one by one.
-    Forcing either way must not change the fit."""
+    """Small patterns are stacked and processed in one batched step, large ones one by one, and
+    the sufficient statistics come from the fast-path features when they fit in memory. Forcing
+    each way must not change the fit."""
+    from mixlearn import _gaussian_kernels
     from mixlearn._missing import MissingPatterns
 
     rng = np.random.default_rng(15)
     X, _ = simulate(600, rng, missing=0.25)
     w0, m0, c0 = starting_values(covariance_type)
     fits = []
-    for rows in (0, 10**9):  # every pattern one by one; every pattern batched
+    # every pattern one by one; every pattern batched; batched without the features
+    for rows, max_cells in ((0, 10**8), (10**9, 10**8), (10**9, 0)):
         monkeypatch.setattr(MissingPatterns, "small_pattern_rows", rows)
+        monkeypatch.setattr(_gaussian_kernels, "_MAX_FEATURE_CELLS", max_cells)
         gm = GaussianMixture(2, covariance_type=covariance_type, weights_init=w0, means_init=m0, covariances_init=c0,
                              tol=0.0, max_iter=10)
         fits.append(fit_quietly(gm, X))
         fits[-1].scores = gm.score_samples(X)
-    a, b = fits
-    np.testing.assert_allclose(a.history_["log_likelihood"], b.history_["log_likelihood"], rtol=1e-12)
-    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-10)
-    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-12)
+    a = fits[0]
+    for b in fits[1:]:
+        np.testing.assert_allclose(a.history_["log_likelihood"], b.history_["log_likelihood"], rtol=1e-12)
+        np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-10)
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-12)
 
 
 def test_sample_weight_equals_repeating_rows_with_nan():
