@@ -11,8 +11,9 @@ For a row with observed coordinates ``o`` and missing ones ``m``, component ``k`
   ``x_m`` by its conditional mean and add the conditional covariance to the second moments.
 
 Rows sharing a pattern share ``S_oo^{-1}``, ``B`` and the conditional covariance, so each
-pattern is one vectorised step for all components (``pattern_marginals``); rows without a
-missing value go through the complete-data kernels and their fast path. For diagonal and
+pattern is one vectorised step for all components (``pattern_marginals``); patterns with few
+rows are stacked by number of observed coordinates into one batched step (``batch_marginals``);
+rows without a missing value go through the complete-data kernels and their fast path. For diagonal and
 spherical covariances the coordinates are independent within a component: the marginal is a
 sum over the observed coordinates and the conditional mean is ``mu_m``, so no grouping is needed
 (masked matrix products over all rows).
