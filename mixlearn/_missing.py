@@ -42,6 +42,7 @@ class MissingPatterns:
     """
 
     small_pattern_rows = 64  # patterns with fewer rows are processed in batches (see ``batches``)
+    batch_cells = 1_000_000  # at most about this many rows * q * q per batch
 
     def __init__(self, X):
         missing = np.isnan(X)
@@ -68,15 +69,27 @@ class MissingPatterns:
             if g[1] - g[0] < self.small_pattern_rows:
                 by_size.setdefault(g[2].size, []).append(g)
         self.batches = []
-        for _, gs in sorted(by_size.items()):
-            sizes = [stop - start for start, stop, _, _ in gs]
-            self.batches.append((
-                np.concatenate([np.arange(start, stop) for start, stop, _, _ in gs]),
-                np.repeat(np.arange(len(gs)), sizes),
-                np.concatenate([[0], np.cumsum(sizes)[:-1]]),
-                np.stack([g[2] for g in gs]),
-                np.stack([g[3] for g in gs]),
-            ))
+        for q, same_size in sorted(by_size.items()):
+            chunk, cells = [], 0
+            for g in same_size:  # a batch gathers a (q, q) factor per row: bound its memory
+                chunk.append(g)
+                cells += (g[1] - g[0]) * q * q
+                if cells >= self.batch_cells:
+                    self.batches.append(self._batch(chunk))
+                    chunk, cells = [], 0
+            if chunk:
+                self.batches.append(self._batch(chunk))
+
+    @staticmethod
+    def _batch(groups):
+        sizes = [stop - start for start, stop, _, _ in groups]
+        return (
+            np.concatenate([np.arange(start, stop) for start, stop, _, _ in groups]),
+            np.repeat(np.arange(len(groups)), sizes),
+            np.concatenate([[0], np.cumsum(sizes)[:-1]]),
+            np.stack([g[2] for g in groups]),
+            np.stack([g[3] for g in groups]),
+        )
 
     @property
     def n_patterns(self):
@@ -102,6 +115,7 @@ class PreparedData:
     """
 
     small_pattern_rows = 64  # patterns with fewer rows are processed in batches (see ``batches``)
+    batch_cells = 1_000_000  # at most about this many rows * q * q per batch
 
     def __init__(self, X):
         self.patterns = MissingPatterns(X) if np.isnan(X).any() else None

@@ -248,9 +248,11 @@ def test_patterns_one_by_one_and_batched_give_the_same_fit(covariance_type, monk
     X, _ = simulate(600, rng, missing=0.25)
     w0, m0, c0 = starting_values(covariance_type)
     fits = []
-    # every pattern one by one; every pattern batched; batched without the features
-    for rows, max_cells in ((0, 10**8), (10**9, 10**8), (10**9, 0)):
+    # every pattern one by one; every pattern batched (in one batch per size, or one per pattern);
+    # batched without the features
+    for rows, batch_cells, max_cells in ((0, 10**6, 10**8), (10**9, 10**6, 10**8), (10**9, 1, 10**8), (10**9, 10**6, 0)):
         monkeypatch.setattr(MissingPatterns, "small_pattern_rows", rows)
+        monkeypatch.setattr(MissingPatterns, "batch_cells", batch_cells)
         monkeypatch.setattr(_gaussian_kernels, "_MAX_FEATURE_CELLS", max_cells)
         gm = GaussianMixture(2, covariance_type=covariance_type, weights_init=w0, means_init=m0, covariances_init=c0,
                              tol=0.0, max_iter=10)
