@@ -34,14 +34,11 @@ from dataclasses import dataclass, field
 SWITCHED_OFF = ("{name} is switched off while grading: this exercise is about writing that step "
                 "yourself, so your code must not call the library's version (numpy and scipy are fine).")
 
-# What the student edition of mixlearn leaves out.  Whole modules are replaced by stubs that
-# keep their public names; single functions are emptied in place.
-STUB_MODULES = {
-    "em.py": ("EMResult", "e_step", "m_step", "em_two_components", "em_n_components"),
-    "_base.py": ("BaseMixture", "initial_responsibilities"),
-    "gaussian_mixture.py": ("GaussianMixture",),
-    "bernoulli_mixture.py": ("BernoulliMixture",),
-}
+# What the student edition of mixlearn leaves out.  Whole modules (EM and the estimators with all
+# their numerical kernels) are replaced by stubs of every top-level function and class they define;
+# single functions are emptied in place.
+STUB_MODULES = ("em.py", "_base.py", "gaussian_mixture.py", "bernoulli_mixture.py",
+                "_gaussian_kernels.py", "_gaussian_missing.py", "_missing.py")
 STUB_FUNCTIONS = {
     "mixture.py": ("posterior", "component_log_likelihood", "_weighted_log_prob"),
     "_logsumexp.py": ("normalize_components", "logsumexp_components"),
@@ -97,6 +94,11 @@ def _stub_class(name: str, qualname: str) -> str:
             f"    def __init__(self, *args, **kwargs):\n        raise RuntimeError({msg!r})\n")
 
 
+def _top_level_names(source: str) -> list[str]:
+    tree = ast.parse(source)
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+
+
 def _stub_module(module: str, names) -> str:
     parts = [f'"""mixlearn.{module} is not available while grading."""\n']
     for name in names:
@@ -126,8 +128,13 @@ def build_student_edition(package_dir: str, dest: str) -> str:
     """Write the student edition of the mixlearn package found in *package_dir* into *dest*."""
     shutil.copytree(package_dir, dest, ignore=lambda d, names: [
         n for n in names if n in LEFT_OUT and os.path.samefile(d, package_dir) or n == "__pycache__"])
-    for module, names in STUB_MODULES.items():
-        with open(os.path.join(dest, module), "w") as fh:
+    for module in STUB_MODULES:
+        path = os.path.join(dest, module)
+        if not os.path.exists(path):
+            continue
+        with open(path) as fh:
+            names = _top_level_names(fh.read())
+        with open(path, "w") as fh:
             fh.write(_stub_module(module[:-3], names))
     for module, names in STUB_FUNCTIONS.items():
         path = os.path.join(dest, module)
@@ -159,7 +166,7 @@ def _package_fingerprint(package_dir: str) -> str:
     h = hashlib.sha256()
     with open(os.path.abspath(__file__), "rb") as fh:
         h.update(fh.read())
-    h.update(repr((sorted(STUB_MODULES.items()), sorted(STUB_FUNCTIONS.items()), STUDENT_MIXTURE_LOGPDF,
+    h.update(repr((sorted(STUB_MODULES), sorted(STUB_FUNCTIONS.items()), STUDENT_MIXTURE_LOGPDF,
                    LEFT_OUT)).encode())
     for base, dirs, files in os.walk(package_dir):
         dirs[:] = sorted(d for d in dirs if d not in LEFT_OUT)
