@@ -183,6 +183,9 @@ def jupyter_book(builddir: Path) -> None:
     # Matplotlib needs no display; keep kernels quiet and reproducible.
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     env["PYTHONHASHSEED"] = "0"
+    # interactive figures display as static HTML whose controls work without a kernel
+    # (mixlearn.teaching.static); in a live notebook the same cells show ipywidgets
+    env["MIXLEARN_STATIC_FIGURES"] = "1"
     # make `import mixlearn` work in the kernels even without `pip install -e .`
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     # put this interpreter's bin first (jupyterlite and the kernels are looked up on PATH)
