@@ -50,7 +50,7 @@ def compact_png(png: bytes, colors: int = 128) -> bytes:
         rgb = im.convert("RGB")
         pal = rgb.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         out = io.BytesIO()
-        pal.save(out, format="PNG", optimize=True)
+        pal.save(out, format="PNG")
     data = out.getvalue()
     return data if len(data) < len(png) else png
 
