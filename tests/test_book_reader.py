@@ -264,6 +264,14 @@ _PHONE_FIGURES = """Array.from(document.querySelectorAll('figure.mixlearn-figure
           tracks: Array.from(f.querySelectorAll('input[type=range]')).map(r => r.getBoundingClientRect().width)};
 })"""
 
+_STATIC_FIGURES = """Array.from(document.querySelectorAll('.cell_output img')).filter(
+    i => !i.closest('figure.mixlearn-figure')).map(img => {
+  const narrow = img.dataset.narrowWidth && img.naturalWidth === Number(img.dataset.narrowWidth);
+  const px = Number(narrow ? img.dataset.narrowMinFontPx : img.dataset.minFontPx);
+  return {measured: 'minFontPx' in img.dataset, font: px * img.getBoundingClientRect().width / img.naturalWidth,
+          width: img.getBoundingClientRect().width, alt: img.alt};
+})"""
+
 _EQUATIONS = """Array.from(document.querySelectorAll('mjx-container[display="true"]')).map(m => {
   const cs = getComputedStyle(m);
   return {wide: m.scrollWidth > m.clientWidth + 1, overflow: cs.overflowX, cue: m.classList.contains('mixlearn-scrolls'),
@@ -280,6 +288,11 @@ def test_phone_figures_are_legible_and_equations_scroll(site, phone, chapter):
         assert fig["width"] <= PHONE["width"], fig
         assert fig["font"] >= 9, f"{chapter}: figure text {fig['font']:.1f} CSS px on a phone ({fig['id']})"
         assert all(t >= 150 for t in fig["tracks"]), f"{chapter}: slider track too short on a phone: {fig}"
+    # ordinary matplotlib figures: the build records their smallest text (static_figure_html)
+    for fig in phone.eval(_STATIC_FIGURES):
+        assert fig["measured"], f"{chapter}: a figure without a phone rendering: {fig['alt'][:60]}"
+        assert fig["font"] >= 9, f"{chapter}: figure text {fig['font']:.1f} CSS px on a phone ({fig['alt'][:60]})"
+        assert fig["width"] <= PHONE["width"], fig
     phone.eval("document.documentElement.style.scrollBehavior = 'auto';"
                "(document.querySelector('figure.mixlearn-figure') || document.body).scrollIntoView({block: 'start'})")
     phone.pump(0.3)
