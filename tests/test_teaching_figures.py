@@ -132,7 +132,7 @@ def test_compact_png_keeps_the_picture():
     assert len(small) <= len(png)
     a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
     b = np.asarray(Image.open(io.BytesIO(small)).convert("RGB"), dtype=float)
-    assert a.shape == b.shape and np.abs(a - b).mean() < 2.0
+    assert a.shape == b.shape and np.abs(a - b).mean() < 3.0  # of 255
 
 
 def test_static_figure_html_adds_a_phone_rendering_without_touching_the_figure():
