@@ -133,6 +133,9 @@ def test_compact_png_keeps_the_picture():
     a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
     b = np.asarray(Image.open(io.BytesIO(small)).convert("RGB"), dtype=float)
     assert a.shape == b.shape and np.abs(a - b).mean() < 3.0  # of 255
+    # thin dark lines (the axes' frame, ticks, text) survive: as many dark pixels as before
+    dark_a, dark_b = (a.mean(axis=2) < 110).sum(), (b.mean(axis=2) < 110).sum()
+    assert abs(dark_a - dark_b) <= 0.1 * dark_a, (dark_a, dark_b)
 
 
 def test_static_figure_html_adds_a_phone_rendering_without_touching_the_figure():

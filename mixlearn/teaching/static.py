@@ -39,17 +39,17 @@ def static_mode() -> bool:
     return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def compact_png(png: bytes, colors: int = 128) -> bytes:
+def compact_png(png: bytes, colors: int = 64) -> bytes:
     """Re-encode a matplotlib PNG with an adaptive palette (plots use few colours).
 
-    Typically a third of the size of the RGBA original, with no visible change.
+    Typically a quarter of the size of the RGBA original. The max-coverage quantizer keeps
+    thin dark lines (axes, ticks) that the fast octree one merges into the background.
     """
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as im:
         rgb = im.convert("RGB")
-        # fast octree: a tenth of the time of median cut, for the same size and no visible change
-        pal = rgb.quantize(colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        pal = rgb.quantize(colors=colors, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE)
         out = io.BytesIO()
         pal.save(out, format="PNG")
     data = out.getvalue()
