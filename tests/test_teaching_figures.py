@@ -76,8 +76,13 @@ def test_static_frames_hold_every_state_in_two_layouts(monkeypatch):
     assert data["kind"] == "frames" and len(data["frames"]) == 6
     # row-major order, last control fastest: frame 3 is slope 2 (index 1), colour C1... index (1, 1) -> 3
     assert data["frames"][3][2] == "A line of slope 2 drawn in C1"
-    assert len({f[0] for f in data["frames"]}) == 6  # six different pictures
-    for wide, narrow, _ in data["frames"]:
+    # the default state (index 2: slope 2, C0) is in the markup only; the other five are listed
+    assert data["default"] == 2 and data["frames"][2][:2] == [None, None]
+    assert 'alt="A line of slope 2 drawn in C0"' in html and html.count("data:image/png") == 2 * 6
+    assert len({f[0] for i, f in enumerate(data["frames"]) if i != 2}) == 5  # five different pictures
+    for i, (wide, narrow, _) in enumerate(data["frames"]):
+        if i == 2:
+            continue
         for uri in (wide, narrow):  # two panels at 8 in would be unreadable on a phone: narrow frames exist
             assert base64.b64decode(uri.split(",", 1)[1]).startswith(b"\x89PNG")
     # native, labelled controls, hidden until the page's script runs; value announced, not the step

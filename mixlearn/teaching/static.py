@@ -96,7 +96,9 @@ def frames_html(controls: Sequence[Choice], frames: Sequence[dict], default: int
     ``narrow_min_font_px`` (the smallest text in the image, in its own pixels).
     """
     encoded = [[data_uri(f["wide"]), data_uri(f["narrow"]) if f["narrow"] else None, f["alt"]] for f in frames]
-    payload = {"kind": "frames", "controls": [c.spec() for c in controls], "frames": encoded}
+    # the default state's pictures are in the markup already: the JSON says "see the markup"
+    listed = [[None, None, alt] if i == default else [w, n, alt] for i, (w, n, alt) in enumerate(encoded)]
+    payload = {"kind": "frames", "controls": [c.spec() for c in controls], "default": default, "frames": listed}
     body = _script_json(payload)
     fid = _dom_id(body)
     first = frames[default]
