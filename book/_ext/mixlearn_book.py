@@ -6,6 +6,10 @@
   only decoration for its buttons), so the pages load nothing from another host.
 * Adds ``mixlearn-book.js`` early in every page: it tells the widget manager where its
   font files are, and lets it typeset labels with MathJax 3.
+* Adds ``mixlearn-figures.js`` (the book's interactive figures, see
+  ``mixlearn.teaching.static``) and fixes the theme's accessibility defects in the page body:
+  the "Show code cell source" toggles get their visible text as their name, and the
+  bibliography's entries become list items of its list.
 * Points the Colab launch button at the executed ``.ipynb`` copy of each chapter in the
   published site (Colab cannot open MyST markdown).
 * Converts every chapter (MyST markdown notebook) into an unexecuted ``.ipynb`` under
@@ -16,10 +20,13 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import os
+import re
 from pathlib import Path
 
 import nbformat
+from docutils import nodes
 from myst_nb.core.read import read_myst_markdown_notebook
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -96,6 +103,23 @@ def _clean_page_assets(app: Sphinx, pagename: str, templatename: str, context: d
     if "css_files" in context:
         context["css_files"] = [c for c in context["css_files"] if not _is_remote(str(getattr(c, "filename", c)))]
     _point_colab_at_notebook(app, pagename, context)
+    if "body" in context:
+        context["body"] = accessible_body(context["body"])
+
+
+def accessible_body(body: str) -> str:
+    """Repair two accessibility defects of the page body as the extensions write it.
+
+    * myst-nb's hidden-cell toggles (``<summary aria-label="Toggle hidden content">``) show
+      "Show code cell source": a name that differs from the visible text fails WCAG 2.5.3,
+      so the aria-label goes and the summary's text names it.
+    * sphinxcontrib-bibtex writes ``<div role="list">`` whose children have the role
+      ``doc-biblioentry``; a list may only hold list items (WCAG 1.3.1).
+    """
+    body = body.replace('<summary aria-label="Toggle hidden content">', "<summary>")
+    if 'class="citation-list"' in body:
+        body = re.sub(r'(<div class="citation" id="[^"]*" )role="doc-biblioentry"', r'\1role="listitem"', body)
+    return body
 
 
 #: branch that holds the published site (GitHub Pages); it contains ``_sources/<page>.ipynb``
@@ -119,6 +143,27 @@ def _point_colab_at_notebook(app: Sphinx, pagename: str, context: dict) -> None:
                 button["url"] = f"{prefix}/blob/{PAGES_BRANCH}/_sources/{pagename}.ipynb"
 
 
+def _alt_from_cell_metadata(app: Sphinx, doctree) -> None:
+    """Give matplotlib figures rendered by ``mixlearn.teaching.static.static_figure_html`` the
+    alt text written in their cell's metadata (``mystnb: image: alt:``, the key myst-nb uses
+    for PNG outputs). A figure without one keeps an empty alt, which the tests reject."""
+    marker = 'alt="" data-alt-from="cell"'
+    for raw in list(doctree.findall(nodes.raw)):
+        text = raw.astext()
+        if marker not in text:
+            continue
+        parent, alt = raw.parent, None
+        while parent is not None and alt is None:
+            meta = parent.get("cell_metadata") if isinstance(parent, nodes.Element) else None
+            if meta is not None:
+                alt = ((meta.get("mystnb") or {}).get("image") or {}).get("alt")
+                break
+            parent = parent.parent
+        if alt:
+            new = text.replace(marker, f'alt="{html_lib.escape(alt, quote=True)}"')
+            raw.replace_self(nodes.raw(new, new, format="html", classes=raw.get("classes", [])))
+
+
 def setup(app: Sphinx) -> dict:
     # jupyterlite_sphinx wipes its content dir on config-inited at the default priority (500):
     # choose the folder before it, fill it after it.
@@ -126,7 +171,10 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _stage_notebooks, priority=600)
     app.connect("builder-inited", _drop_remote_assets, priority=900)
     app.connect("html-page-context", _clean_page_assets, priority=900)
+    app.connect("doctree-read", _alt_from_cell_metadata)
     # must run before the widget manager's bundle, hence the low priority (default is 500)
     app.add_js_file("mixlearn-book.js", priority=200)
+    app.add_js_file("mixlearn-figures.js", loading_method="defer")
+    app.add_js_file("mixlearn-a11y.js", loading_method="defer")
     app.add_css_file("mixlearn-book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

@@ -15,21 +15,35 @@ Two kinds of interactive figure are provided:
 ``LiveFigure``
     A figure redrawn by Python whenever a control changes. In Jupyter it is fully live; in
     the static book it shows the figure for the controls' default values.
+
+``FrameFigure`` and ``DrawnFigure`` (with :class:`Choice` controls)
+    What the book uses. In a notebook they display as ipywidgets (a ``LiveFigure``); when the
+    book is built (``MIXLEARN_STATIC_FIGURES=1``) they display as plain HTML with native,
+    labelled controls that change the figure in the browser: ``FrameFigure`` from states
+    pre-rendered in a wide and a phone layout, ``DrawnFigure`` by drawing SVG from a few
+    parameters (``book/_assets/mixlearn-figures.js``). See :mod:`mixlearn.teaching.static`.
 """
 
 from __future__ import annotations
 
+from .controls import Choice
 from .plots import (
     confidence_ellipse,
     figure_to_png,
     grid_for,
+    narrow_layout,
     new_figure,
     plot_gmm_2d,
     plot_mixture_1d,
 )
-from .widgets import FrameSlider, LiveFigure, render_frames, slider
+from .widgets import DrawnFigure, FrameFigure, FrameSlider, InteractiveFigure, LiveFigure, render_frames, slider
 
 __all__ = [
+    "Choice",
+    "DrawnFigure",
+    "FrameFigure",
+    "InteractiveFigure",
+    "narrow_layout",
     "FrameSlider",
     "LiveFigure",
     "render_frames",
