@@ -6,8 +6,6 @@
   only decoration for its buttons), so the pages load nothing from another host.
 * Adds ``mixlearn-book.js`` early in every page: it tells the widget manager where its
   font files are, and lets it typeset labels with MathJax 3.
-* Points the Colab launch button at the executed ``.ipynb`` copy of each chapter in the
-  published site (Colab cannot open MyST markdown).
 * Converts every chapter (MyST markdown notebook) into an unexecuted ``.ipynb`` under
   ``<build>/lite_contents/book/`` so that JupyterLite serves it at ``book/<chapter>.ipynb``
   (the path the "JupyterLite" launch button asks for). A first cell installs the bundled
@@ -95,28 +93,6 @@ def _clean_page_assets(app: Sphinx, pagename: str, templatename: str, context: d
         context["script_files"] = kept
     if "css_files" in context:
         context["css_files"] = [c for c in context["css_files"] if not _is_remote(str(getattr(c, "filename", c)))]
-    _point_colab_at_notebook(app, pagename, context)
-
-
-#: branch that holds the published site (GitHub Pages); it contains ``_sources/<page>.ipynb``
-PAGES_BRANCH = "gh-pages"
-
-
-def _point_colab_at_notebook(app: Sphinx, pagename: str, context: dict) -> None:
-    """Colab opens .ipynb files only, but our chapters are MyST markdown.
-
-    sphinx-book-theme copies each executed chapter to ``_sources/<page>.ipynb`` in the built
-    site, so once the site is published on the ``gh-pages`` branch the Colab button can open
-    that notebook from there.
-    """
-    if not context.get("sourcename", "").endswith((".md", ".md.txt")):
-        return
-    for group in context.get("header_buttons", []):
-        for button in group.get("buttons", []) if isinstance(group, dict) else []:
-            url = button.get("url", "")
-            if button.get("text") == "Colab" and url.endswith(".md"):
-                prefix, _, _ = url.partition("/blob/")
-                button["url"] = f"{prefix}/blob/{PAGES_BRANCH}/_sources/{pagename}.ipynb"
 
 
 def setup(app: Sphinx) -> dict:
