@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.external:
         urls = sorted(checker.external)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            for url, why in zip(urls, pool.map(fetch_status, urls)):
+            for url, why in zip(urls, pool.map(fetch_status, urls), strict=True):
                 if why:
                     problems.append(f"{', '.join(sorted(set(checker.external[url])))}: {url}: {why}")
         print(f"external links: {len(urls)} checked")

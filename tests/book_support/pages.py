@@ -157,9 +157,12 @@ def _severe_messages(events: list[dict]) -> list[str]:
 
 
 def cold_load(executable: str, url: str, network: dict | None = None, idle: float = 1.5,
-              timeout: float = 90.0, width: int = 1366, height: int = 900, after_load=None) -> PageLoad:
+              timeout: float = 90.0, width: int = 1366, height: int = 900, after_load=None,
+              wait_idle: bool = True) -> PageLoad:
     """Open ``url`` once in a fresh profile with the HTTP cache disabled; see module docstring.
 
+    ``wait_idle=False`` returns once the load event and the first contentful paint have
+    happened (enough for timing the paint; the byte counts are then incomplete).
     ``after_load(browser)`` may run extra checks in the page once the network is idle.
     """
     result = PageLoad(url=url)
@@ -170,19 +173,23 @@ def cold_load(executable: str, url: str, network: dict | None = None, idle: floa
         b.events.clear()
         b.send("Page.navigate", {"url": url})
         b.wait_for("document.readyState === 'complete'", timeout=timeout)
-        # then wait until no request has been in flight for `idle` seconds
+        # then wait until no request has been in flight for `idle` seconds (a request left
+        # open by a navigation, as on a redirect page, counts as done after 3 quiet periods)
         deadline = time.monotonic() + timeout
-        while True:
+        quiet_periods = 0
+        while wait_idle:
             started = {e["params"]["requestId"] for e in b.events if e["method"] == "Network.requestWillBeSent"}
             done = {e["params"]["requestId"] for e in b.events
                     if e["method"] in ("Network.loadingFinished", "Network.loadingFailed")}
             n_before = len(b.events)
             b.pump(idle)
-            quiet = all(e["method"].startswith(("Log.", "Runtime.", "Page.")) for e in b.events[n_before:])
-            if started <= done and quiet:
+            quiet = not any(e["method"].startswith("Network.") for e in b.events[n_before:])
+            quiet_periods = quiet_periods + 1 if quiet else 0
+            if quiet and (started <= done or quiet_periods >= 3):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url}: network still busy after {timeout} s")
+        b.wait_for("performance.getEntriesByName('first-contentful-paint').length > 0", timeout=timeout)
         result.fcp_ms = b.eval("(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null")
         if after_load is not None:
             after_load(b)
