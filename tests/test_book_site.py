@@ -63,6 +63,7 @@ _PAGE_PROBE = """(() => {
   const mgr = performance.getEntriesByType('resource').filter(e => e.name.includes('html-manager/embed-amd.js'))[0];
   return {fcp: fcp ? fcp.startTime : null, manager_start: mgr ? mgr.startTime : null,
           controls: document.querySelectorAll('.widget-slider, .widget-dropdown').length,
+          loaded_flag: window.mixlearnWidgetManagerLoaded === true,
           widget_errors: document.querySelectorAll('.jupyter-widgets-error-widget, .widget-error').length};
 })()"""
 
@@ -132,6 +133,7 @@ def test_widget_manager_only_on_widget_pages_and_after_first_paint(html, first_v
         assert probe["manager_start"] > probe["fcp"], (page, probe)
         # ... and the widgets still render from the embedded state
         assert probe["controls"] >= 1 and probe["widget_errors"] == 0, (page, probe)
+        assert probe["loaded_flag"], page  # the loader finished (and told the page)
         # the state sits after the article's content, not in <head>
         assert text.index(WIDGET_STATE) > text.index("</head>"), page
     assert widget_pages >= 6

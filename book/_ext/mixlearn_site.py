@@ -64,10 +64,15 @@ document.addEventListener("DOMContentLoaded", function () {
 
 # Appends require.js, then the widget manager, after the load event (so after the first
 # paint). The manager renders the widget views as soon as it runs in a complete document.
+# Page scripts that need the manager can listen for the "mixlearn:widget-manager" event.
 LOADER_JS = """\
 (function (urls) {
   function next(i) {
-    if (i >= urls.length) { return; }
+    if (i >= urls.length) {
+      window.mixlearnWidgetManagerLoaded = true;
+      document.dispatchEvent(new Event("mixlearn:widget-manager"));
+      return;
+    }
     var s = document.createElement("script");
     s.src = urls[i];
     s.onload = function () { next(i + 1); };

@@ -110,13 +110,23 @@ class _PagesHandler(http.server.BaseHTTPRequestHandler):
         self._send(head_only=True)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a browser closed while a response was on its way: not the site's problem
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class PagesServer:
     """Serve ``root`` on 127.0.0.1 (random free port) like GitHub Pages; a context manager."""
 
     def __init__(self, root: Path):
         handler = type("Handler", (_PagesHandler,), {"root": Path(root).resolve(), "cache": {}})
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
