@@ -200,9 +200,10 @@ ICON_FONTS = {  # theme web font -> (subset file name, CSS family, weight)
     "fa-regular-400": ("mixlearn-fa-regular.woff", "Font Awesome 6 Free", 400),
     "fa-brands-400": ("mixlearn-fa-brands.woff", "Font Awesome 6 Brands", 400),
 }
-_ICON_RULE = re.compile(r"([^{}]+)\{content:\"\\([0-9a-f]+)\"\}")
+_ICON_RULE = re.compile(r"(?:^|(?<=[{}]))([^{}]+)\{content:\"\\([0-9a-f]+)\"\}")
 _ICON_SELECTOR = re.compile(r"^\.fa-([a-z0-9-]+)::?before$")
 _ICON_USE = re.compile(r"\bfa-([a-z0-9-]+)")
+_ICON_VERSION = "1"  # bump when subset_icon_fonts changes what it writes
 
 
 def _used_icons(html_dir: Path) -> set[str]:
@@ -234,6 +235,13 @@ def subset_icon_fonts(html_dir: Path) -> dict[str, int]:
             if m:
                 codepoints.setdefault(m.group(1), int(cp, 16))
     used = sorted({codepoints[n] for n in _used_icons(html_dir) if n in codepoints})
+    # skip the work when the icons and the theme's fonts are those of the last build
+    stamp = html_dir.parent / "mixlearn_icons.stamp"
+    fonts = [(p.name, p.stat().st_size) for p in sorted(fonts_dir.glob("*.ttf"))]
+    key = hashlib.sha256(json.dumps([used, fonts, _ICON_VERSION]).encode()).hexdigest()
+    outputs = [static / name for name, _f, _w in ICON_FONTS.values()] + [static / "styles" / "mixlearn-icons.css"]
+    if stamp.is_file() and stamp.read_text() == key and all(p.is_file() for p in outputs):
+        return json.loads((html_dir.parent / "mixlearn_icons.json").read_text())
     rules, kept = [], {}
     for stem, (out_name, family, weight) in ICON_FONTS.items():
         ttf = fonts_dir / f"{stem}.ttf"
@@ -260,6 +268,8 @@ def subset_icon_fonts(html_dir: Path) -> dict[str, int]:
                  'html .fa-brands,html .fab{font-family:"Font Awesome 6 Brands";font-weight:400}')
     header = "/* mixlearn: the theme's icon fonts cut down to the icons this site uses (build-finished) */\n"
     (static / "styles" / "mixlearn-icons.css").write_text(header + "\n".join(rules) + "\n", encoding="utf-8")
+    (html_dir.parent / "mixlearn_icons.json").write_text(json.dumps(kept))
+    stamp.write_text(key)
     return kept
 
 
