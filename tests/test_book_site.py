@@ -207,26 +207,34 @@ def test_palette_png_keeps_the_picture():
     a = np.asarray(Image.open(io.BytesIO(original)).convert("RGB"), dtype=float)
     b = np.asarray(Image.open(io.BytesIO(smaller)).convert("RGB"), dtype=float)
     assert a.shape == b.shape
-    assert np.abs(a - b).mean() < 1.0 and np.percentile(np.abs(a - b).max(axis=2), 99) < 40
+    # on average within 2 of 255 levels per channel, and no pixel far off
+    assert np.abs(a - b).mean() < 2.0 and np.abs(a - b).max() < 64
     # already a palette image: returned unchanged
     assert mixlearn_site.palette_png(smaller) == smaller
 
 
 def test_widget_state_pngs_are_recompressed_and_the_rest_kept():
-    png = io.BytesIO()
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
-    Image.new("RGBA", (40, 30), (255, 255, 255, 255)).save(png, "PNG")
+    im = Image.new("RGBA", (240, 120), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    for i in range(0, 240, 6):
+        draw.line([(i, 0), (240 - i, 120)], fill=(i, 80, 255 - i, 255), width=2)
+    png = io.BytesIO()
+    im.save(png, "PNG")
     raw = png.getvalue()
     state = {"version_major": 2, "state": {
         "a": {"model_name": "ImageModel", "state": {"value": {}}, "buffers": [
             {"encoding": "base64", "path": ["value"], "data": base64.b64encode(raw).decode()}]},
         "b": {"model_name": "HTMLModel", "state": {"value": "</script><b>x</b>"}}}}
-    out = mixlearn_site._compress_state(json.dumps(state))
-    assert "</script>" not in out
+    # myst-nb hands over the JSON with "</" escaped; the rewritten JSON must stay escaped
+    out = mixlearn_site._compress_state(json.dumps(state).replace("</", "<\\/"))
+    assert "</" not in out
     doc = json.loads(out)
     new = base64.b64decode(doc["state"]["a"]["buffers"][0]["data"])
-    assert len(new) <= len(raw) and Image.open(io.BytesIO(new)).size == (40, 30)
+    assert len(new) < len(raw)
+    with Image.open(io.BytesIO(new)) as small:
+        assert small.mode == "P" and small.size == (240, 120)
     assert doc["state"]["b"] == state["state"]["b"]
 
 
