@@ -23,9 +23,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 try:
-    from .browser import Browser
+    from .browser import Browser, CDPError
 except ImportError:  # imported as a top-level module (tests/ on sys.path)
-    from browser import Browser  # type: ignore[no-redef]
+    from browser import Browser, CDPError  # type: ignore[no-redef]
 
 #: the network the issue asks for: 10 Mbit/s down, 40 ms latency (upload left unthrottled)
 SLOW_NETWORK = {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": -1}
@@ -166,6 +166,19 @@ def _severe_messages(events: list[dict]) -> list[str]:
     return out
 
 
+def _wait_complete(b: Browser, timeout: float) -> None:
+    """Wait for the load event of the page finally shown (a redirect page navigates on)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            b.wait_for("document.readyState === 'complete'", timeout=max(1.0, deadline - time.monotonic()))
+            return
+        except CDPError as exc:
+            if "navigated" not in str(exc) or time.monotonic() > deadline:
+                raise
+            b.pump(0.2)
+
+
 def cold_load(executable: str, url: str, network: dict | None = None, idle: float = 1.5,
               timeout: float = 90.0, width: int = 1366, height: int = 900, after_load=None,
               wait_idle: bool = True) -> PageLoad:
@@ -182,7 +195,7 @@ def cold_load(executable: str, url: str, network: dict | None = None, idle: floa
             b.send("Network.emulateNetworkConditions", network)
         b.events.clear()
         b.send("Page.navigate", {"url": url})
-        b.wait_for("document.readyState === 'complete'", timeout=timeout)
+        _wait_complete(b, timeout)
         # then wait until no request has been in flight for `idle` seconds (a request left
         # open by a navigation, as on a redirect page, counts as done after 3 quiet periods)
         deadline = time.monotonic() + timeout
