@@ -12,6 +12,9 @@ A Sphinx extension of the mixlearn book (loaded through ``_config.yml``), separa
 * **stores widget figures as palette PNGs.** Matplotlib's RGBA PNGs in the widget state are
   re-encoded with an adaptive palette (at most 256 colours, no dithering), about a fifth of
   the bytes for the same picture; a re-encoding that is not smaller is dropped.
+* **defers the small scripts that only act once the page is parsed** (the
+  copy and toggle buttons, the book theme's, sphinx-design's, jupyterlite-sphinx's), so that
+  only stylesheets and three small scripts stand between the HTML and the first paint.
 * **drops Font Awesome's JavaScript** (1.5 MB, 0.5 MB gzipped, on every page): the theme's
   stylesheet already draws the same icons from the web font, and ``aria-hidden`` is set on
   the icon elements (which the script did) by a few lines of inline JavaScript.
@@ -176,6 +179,29 @@ def _defer_widget_manager(app: Sphinx, pagename: str, templatename: str, context
     context["script_files"] = kept
 
 
+#: scripts that only act on DOMContentLoaded or on clicks, and that no inline script of the page
+#: calls while the page is parsed (doctools.js stays: searchtools.js, loaded by the template,
+#: calls its `_ready` at once): loading them deferred (in the same order) keeps them working
+#: and takes them off the path to the first paint
+DEFERRABLE = {"sphinx_highlight.js", "clipboard.min.js", "copybutton.js", "sphinx-book-theme.js",
+              "jupyterlite_sphinx.js", "togglebutton.js", "design-tabs.js"}
+
+
+def _defer_page_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    out = []
+    for js in scripts:
+        name = _static_name(js).rsplit("/", 1)[-1]
+        attrs = dict(getattr(js, "attributes", {}) or {})
+        if name in DEFERRABLE and not ({"defer", "async", "type", "body"} & set(attrs)):
+            attrs["defer"] = "defer"
+            js = _JavaScript(js.filename, priority=getattr(js, "priority", 500), **attrs)
+        out.append(js)
+    context["script_files"] = out
+
+
 def _drop_fontawesome_js(app: Sphinx) -> None:
     """Serve the theme's ``webpack-macros.html`` without the Font Awesome ``<script>``.
 
@@ -322,5 +348,6 @@ def setup(app: Sphinx) -> dict:
     app.add_css_file("styles/mixlearn-icons.css", priority=900)
     app.connect("builder-inited", _drop_fontawesome_js)
     app.connect("html-page-context", _defer_widget_manager, priority=950)
+    app.connect("html-page-context", _defer_page_scripts, priority=960)
     app.connect("build-finished", _subset_fonts)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}
