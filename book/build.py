@@ -139,6 +139,71 @@ def fetch_vendor(offline: bool = False) -> None:
     log(f"assets: unpacked into {VENDOR.relative_to(ROOT)} ({size / 1e6:.1f} MB)")
 
 
+# --------------------------------------------------------------------------------------
+# The widget manager, slimmed (issue 9: pages at most 2 MB). The npm bundle embed-amd.js
+# (3.6 MB) carries inline source maps for its CSS (0.46 MB) and the ipywidgets 7
+# compatibility modules base7/controls7 (0.8 MB), which widget states written by
+# ipywidgets 8 (model module version 2.x) never load. Both are cut out once, in place.
+# --------------------------------------------------------------------------------------
+SLIM_MARK = "/* mixlearn: slimmed (no CSS source maps, no ipywidgets 7 modules) */\n"
+SLIM_DROP_MODULES = ("base7", "controls7")
+
+
+def _js_literal_end(text: str, start: int) -> int:
+    """Index just past the object/array literal that opens at ``text[start]``."""
+    depth, quote, i = 0, None, start
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+        elif c in "\"'`":
+            quote = c
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError(f"unterminated literal at {start}")
+
+
+def slim_bundle(text: str) -> str:
+    """Remove inline CSS source maps and the ipywidgets 7 modules from embed-amd.js."""
+    parts, i = [], 0
+    while (j := text.find("{version:3,sources:[", i)) >= 0:
+        parts += [text[i:j], '""']  # css-loader skips a falsy source map
+        i = _js_literal_end(text, j)
+    text = "".join(parts) + text[i:]
+    for name in SLIM_DROP_MODULES:
+        head = f"/*! For license information please see {name}.js.LICENSE.txt */"
+        a = text.find(head)
+        if a < 0:
+            continue
+        b = text.find("/*! For license information please see", a + len(head))
+        if b < 0 or f'define("@jupyter-widgets/{name}"' not in text[a:b]:
+            raise ValueError(f"unexpected layout of embed-amd.js around {name}")
+        text = text[:a] + text[b:]
+    return SLIM_MARK + text
+
+
+def slim_widget_manager() -> None:
+    bundle = VENDOR / "html-manager" / "embed-amd.js"
+    if not bundle.is_file():
+        return
+    text = bundle.read_text(encoding="utf-8")
+    if text.startswith(SLIM_MARK):
+        log("widget manager: already slimmed (skipped)")
+        return
+    slim = slim_bundle(text)
+    bundle.write_text(slim, encoding="utf-8")
+    log(f"widget manager: {len(text) / 1e6:.1f} MB -> {len(slim) / 1e6:.1f} MB")
+
+
 def _source_hash() -> str:
     h = hashlib.sha256()
     files = sorted((ROOT / "mixlearn").rglob("*"))
@@ -223,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     fetch_vendor(offline=args.skip_fetch)
+    slim_widget_manager()
     timings["assets"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

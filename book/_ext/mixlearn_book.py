@@ -10,8 +10,6 @@
   ``mixlearn.teaching.static``) and fixes the theme's accessibility defects in the page body:
   the "Show code cell source" toggles get their visible text as their name, and the
   bibliography's entries become list items of its list.
-* Points the Colab launch button at the executed ``.ipynb`` copy of each chapter in the
-  published site (Colab cannot open MyST markdown).
 * Converts every chapter (MyST markdown notebook) into an unexecuted ``.ipynb`` under
   ``<build>/lite_contents/book/`` so that JupyterLite serves it at ``book/<chapter>.ipynb``
   (the path the "JupyterLite" launch button asks for). A first cell installs the bundled
@@ -102,7 +100,6 @@ def _clean_page_assets(app: Sphinx, pagename: str, templatename: str, context: d
         context["script_files"] = kept
     if "css_files" in context:
         context["css_files"] = [c for c in context["css_files"] if not _is_remote(str(getattr(c, "filename", c)))]
-    _point_colab_at_notebook(app, pagename, context)
     if "body" in context:
         context["body"] = accessible_body(context["body"])
 
@@ -120,27 +117,6 @@ def accessible_body(body: str) -> str:
     if 'class="citation-list"' in body:
         body = re.sub(r'(<div class="citation" id="[^"]*" )role="doc-biblioentry"', r'\1role="listitem"', body)
     return body
-
-
-#: branch that holds the published site (GitHub Pages); it contains ``_sources/<page>.ipynb``
-PAGES_BRANCH = "gh-pages"
-
-
-def _point_colab_at_notebook(app: Sphinx, pagename: str, context: dict) -> None:
-    """Colab opens .ipynb files only, but our chapters are MyST markdown.
-
-    sphinx-book-theme copies each executed chapter to ``_sources/<page>.ipynb`` in the built
-    site, so once the site is published on the ``gh-pages`` branch the Colab button can open
-    that notebook from there.
-    """
-    if not context.get("sourcename", "").endswith((".md", ".md.txt")):
-        return
-    for group in context.get("header_buttons", []):
-        for button in group.get("buttons", []) if isinstance(group, dict) else []:
-            url = button.get("url", "")
-            if button.get("text") == "Colab" and url.endswith(".md"):
-                prefix, _, _ = url.partition("/blob/")
-                button["url"] = f"{prefix}/blob/{PAGES_BRANCH}/_sources/{pagename}.ipynb"
 
 
 def _alt_from_cell_metadata(app: Sphinx, doctree) -> None:
