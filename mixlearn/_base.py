@@ -4,7 +4,7 @@ A subclass supplies the model-specific pieces as small methods:
 
 * ``_check_X(X)``: validate the data;
 * ``_initialize(X, sample_weight, rng)``: set starting parameters;
-* ``_estimate_weighted_log_prob(X)``: the (K, N) array ``log w_k + log p(x_n | k)``;
+* ``_estimate_weighted_log_prob(X)``: the (K, N) array ``log pi_k + log f_k(x_n)``;
 * ``_m_step(X, resp, sample_weight)``: new parameters from (K, N) responsibilities;
 * ``_get_parameters()`` / ``_set_parameters(params)``, ``_n_parameters()``, ``_sample(n, rng)``.
 

@@ -243,7 +243,7 @@ class GaussianMixture(BaseMixture):
 
     # -- E-step: log densities -----------------------------------------------------------------
     def _estimate_weighted_log_prob(self, X):
-        """(K, N) array of ``log w_k + log N(x_n | mean_k, cov_k)``."""
+        """(K, N) array of ``log pi_k + log N(x_n | mean_k, cov_k)``."""
         n, d = X.shape
         means, pc, ctype = self.means_, self.precisions_cholesky_, self.covariance_type
         if ctype in ("full", "tied"):

@@ -109,6 +109,19 @@ def test_every_decimal_number_in_the_prose_is_an_input_or_checked(page):
     assert not missing, f"{page.name}: numbers stated but neither used by the code nor checked: {missing}"
 
 
+def test_every_chapter_page_has_an_interactive_figure_and_exercises():
+    """The introduction promises both for every chapter and section; keep that count true."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = next(part for part in toc["parts"] if part["caption"] == "Chapters")["chapters"]
+    files = [c["file"] for c in chapters] + [s["file"] for c in chapters for s in c.get("sections", [])]
+    assert len(files) == 11
+    for f in files:
+        text = (ROOT / f"{f}.md").read_text(encoding="utf-8")
+        assert re.search(r"\b(FrameFigure|DrawnFigure)\(", text), f"{f}: no interactive figure"
+        assert "\n## Exercises\n" in text, f"{f}: no exercises section"
+        assert "{doc}`notation`" in text, f"{f}: no link to the notation page"
+
+
 def test_check_accepts_the_written_rounding_and_rejects_others():
     check("0.727", 0.4 / 0.55)
     check("462", 462)
