@@ -186,6 +186,19 @@ def jupyter_book(builddir: Path) -> None:
     # interactive figures display as static HTML whose controls work without a kernel
     # (mixlearn.teaching.static); in a live notebook the same cells show ipywidgets
     env["MIXLEARN_STATIC_FIGURES"] = "1"
+    # ... and ordinary matplotlib figures get a narrow rendering for phones: an IPython
+    # startup file registers mixlearn.teaching.static's figure formatter in every kernel
+    ipython_dir = builddir / "_build" / ".ipython"
+    startup = ipython_dir / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-mixlearn-static-figures.py").write_text(
+        "try:\n"
+        "    from mixlearn.teaching.static import register_static_figure_formatter\n"
+        "except ImportError:  # the book extra is not installed\n"
+        "    pass\n"
+        "else:\n"
+        "    register_static_figure_formatter()\n")
+    env["IPYTHONDIR"] = str(ipython_dir)
     # make `import mixlearn` work in the kernels even without `pip install -e .`
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     # put this interpreter's bin first (jupyterlite and the kernels are looked up on PATH)

@@ -30,8 +30,6 @@ EXPECTED_CHAPTERS = [
     "05_universal_approximation",
     "06_faithful",
 ]
-# the figures that must work without a kernel (precomputed frames + jslink)
-KERNEL_FREE = {"01_mixtures", "03_em_two", "05_universal_approximation"}
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +40,18 @@ def book(tmp_path_factory):
     return result
 
 
-def _widget_state(page: Path) -> dict:
-    m = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
-                  page.read_text(encoding="utf-8"), re.S)
-    assert m, f"{page.name}: no embedded widget state"
-    return json.loads(m.group(1))["state"]
+def _static_figures(page: Path) -> list[dict]:
+    """The interactive figures of a page: the JSON each <figure class="mixlearn-figure"> carries."""
+    text = page.read_text(encoding="utf-8")
+    blocks = re.findall(r'<figure class="mixlearn-figure" id="([^"]+)" data-kind="(\w+)">(.*?)</figure>', text, re.S)
+    out = []
+    for fid, kind, inner in blocks:
+        m = re.search(r'<script type="application/json" class="mixlearn-data">(.*?)</script>', inner, re.S)
+        assert m, f"{page.name}: figure {fid} has no data"
+        data = json.loads(m.group(1))
+        assert data["kind"] == kind
+        out.append({"id": fid, "inner": inner, **data})
+    return out
 
 
 def test_chapter_sources_match_the_plan():
@@ -90,18 +95,16 @@ def test_no_page_loads_anything_from_another_host(book):
     assert problems == {}, json.dumps(problems, indent=1)[:4000]
 
 
-def test_math_and_widget_scripts_are_local(book):
+def test_math_and_figure_scripts_are_local(book):
     html = book["html"]
     for ch in EXPECTED_CHAPTERS:
         scripts = page_scripts(html / "book" / f"{ch}.html")
         local = {re.sub(r"^(\.\./)+|\?.*$", "", s) for s in scripts}
-        for needed in ["_static/mathjax/tex-chtml.js", "_static/requirejs/require.js",
-                       "_static/html-manager/embed-amd.js", "_static/mixlearn-book.js"]:
+        for needed in ["_static/mathjax/tex-chtml.js", "_static/mixlearn-figures.js", "_static/mixlearn-a11y.js"]:
             assert needed in local, f"{ch}: {needed} not loaded"
             assert (html / needed).is_file(), needed
-    # MathJax fonts and the widget manager's font files are served too
+    # MathJax fonts are served too
     assert list((html / "_static/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
-    assert list((html / "_static/html-manager").glob("*.woff2"))
 
 
 class _ImgCollector(HTMLParser):
@@ -114,44 +117,38 @@ class _ImgCollector(HTMLParser):
             self.srcs.append(dict(attrs).get("src", ""))
 
 
-def test_each_chapter_has_a_widget_with_a_default_figure(book):
+def test_each_chapter_has_interactive_figures_that_need_no_kernel(book):
+    """Every chapter's controls are static HTML: labelled native inputs plus what the page's
+    script needs to change the figure (every frame, or the drawing parameters). No page carries
+    Jupyter widget state, so none needs the widget manager."""
     html = book["html"]
     for ch in EXPECTED_CHAPTERS:
-        state = _widget_state(html / "book" / f"{ch}.html")
-        names = [m["model_name"] for m in state.values()]
-        controls = {"FloatSliderModel", "IntSliderModel", "SelectionSliderModel", "DropdownModel"}
-        assert controls & set(names), f"{ch}: no control widget ({sorted(set(names))})"
-        pngs = []
-        for m in state.values():
-            if m["model_name"] == "ImageModel":
-                for buf in m.get("buffers", []):
-                    pngs.append(base64.b64decode(buf["data"]))
-        assert pngs, f"{ch}: no figure in the widget state"
-        assert all(p.startswith(b"\x89PNG\r\n\x1a\n") and len(p) > 2000 for p in pngs), ch
-
-
-def test_kernel_free_figures_are_linked_in_the_browser(book):
-    html = book["html"]
-    for ch in KERNEL_FREE:
-        state = _widget_state(html / "book" / f"{ch}.html")
-        by_id = {k: v for k, v in state.items()}
-        stacks = {k for k, v in state.items() if v["model_name"] == "StackModel"}
-        assert stacks, ch
-        linked = False
-        for m in state.values():
-            if m["model_name"] == "LinkModel":
-                src, tgt = m["state"]["source"], m["state"]["target"]
-                ends = {src[0].removeprefix("IPY_MODEL_"): src[1], tgt[0].removeprefix("IPY_MODEL_"): tgt[1]}
-                for mid, attr in ends.items():
-                    if mid in stacks and attr == "selected_index":
-                        other = next(i for i in ends if i != mid)
-                        assert by_id[other]["model_name"] == "SelectionSliderModel"
-                        # every frame of the stack is embedded
-                        children = [c.removeprefix("IPY_MODEL_") for c in by_id[mid]["state"]["children"]]
-                        assert len(children) >= 5
-                        assert all(by_id[c].get("buffers") for c in children)
-                        linked = True
-        assert linked, f"{ch}: no slider jslink-ed to a Stack"
+        page = html / "book" / f"{ch}.html"
+        assert "application/vnd.jupyter.widget-state+json" not in page.read_text(encoding="utf-8"), ch
+        figures = _static_figures(page)
+        assert figures, f"{ch}: no interactive figure"
+        for fig in figures:
+            assert fig["controls"], fig["id"]
+            for c in fig["controls"]:
+                cid = f'{fig["id"]}-{c["name"]}'
+                assert f'<label for="{cid}">' in fig["inner"], f"{ch}: control {cid} has no label"
+                if c["kind"] == "slider":
+                    # announced with its value ("K = 2"), not the step number
+                    want = f'aria-valuetext="{c["symbol"]} = {c["labels"][c["index"]]}"'
+                    assert want in fig["inner"], f"{ch}: {cid} lacks {want}"
+            if fig["kind"] == "frames":
+                n = 1
+                for c in fig["controls"]:
+                    n *= len(c["labels"])
+                assert len(fig["frames"]) == n, f"{ch}: {len(fig['frames'])} frames for {n} states"
+                for wide, narrow, alt in fig["frames"]:
+                    for uri in filter(None, [wide, narrow]):
+                        png = base64.b64decode(uri.removeprefix("data:image/png;base64,"))
+                        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000, ch
+                    assert len(alt.split()) >= 8, alt
+            else:
+                assert fig["renderer"] and fig["params"], fig["id"]
+                assert 'class="mixlearn-fallback"' in fig["inner"]
 
 
 def test_static_figures_are_images(book):

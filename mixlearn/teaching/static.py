@@ -50,7 +50,7 @@ def compact_png(png: bytes, colors: int = 128) -> bytes:
         rgb = im.convert("RGB")
         pal = rgb.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         out = io.BytesIO()
-        pal.save(out, format="PNG", optimize=True)
+        pal.save(out, format="PNG")
     data = out.getvalue()
     return data if len(data) < len(png) else png
 
@@ -136,3 +136,93 @@ def drawn_html(controls: Sequence[Choice], renderer: str, params: dict, alt: str
     return (f'<figure class="mixlearn-figure" id="{fid}" data-kind="drawn">{_controls_html(fid, controls)}'
             f'<div class="mixlearn-plot">{img}</div>'
             f'<script type="application/json" class="mixlearn-data">{body}</script></figure>')
+
+
+# -- ordinary matplotlib figures ----------------------------------------------------------------
+
+#: resolution of the inline backend's PNGs (``figure.dpi`` of matplotlib-inline)
+STATIC_DPI = 100
+
+
+def _png_with_size(fig, dpi: int) -> tuple[bytes, tuple[int, int]]:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    png = buf.getvalue()
+    with Image.open(io.BytesIO(png)) as im:
+        size = im.size
+    return png, size
+
+
+def _stack_panels(fig) -> bool:
+    """Re-lay a one-row grid of panels as one column (for a phone); False if it is not one."""
+    from matplotlib.gridspec import GridSpec
+
+    axes = [ax for ax in fig.axes if ax.get_subplotspec() is not None]
+    if len(axes) < 2:
+        return False
+    rows, cols = axes[0].get_subplotspec().get_gridspec().get_geometry()
+    if rows != 1 or cols != len(axes):
+        return False
+    gs = GridSpec(len(axes), 1, figure=fig)
+    for i, ax in enumerate(sorted(axes, key=lambda a: a.get_subplotspec().colspan.start)):
+        ax.set_subplotspec(gs[i])
+    return True
+
+
+def static_figure_html(fig) -> str:
+    """A matplotlib figure as ``<picture>``: the usual PNG, plus a narrow rendering for phones
+    when the usual one would shrink its text below :data:`PHONE_MIN_TEXT_PX`.
+
+    The narrow rendering is drawn from a copy of ``fig`` (side-by-side panels stacked, width
+    :data:`~mixlearn.teaching.plots.NARROW_WIDTH`). The ``alt`` text is left to the book's
+    Sphinx extension, which takes it from the cell's ``mystnb.image.alt`` metadata.
+    """
+    import pickle
+
+    from .plots import NARROW_DPI, NARROW_WIDTH, smallest_text_pt
+
+    wide, (w, h) = _png_with_size(fig, STATIC_DPI)
+    font = smallest_text_pt(fig) * STATIC_DPI / 72  # after drawing: tick labels exist now
+    source, narrow_attrs = "", ""
+    if font * min(1.0, PHONE_FIGURE_WIDTH / w) < PHONE_MIN_TEXT_PX:
+        narrow = pickle.loads(pickle.dumps(fig))
+        stacked = _stack_panels(narrow)
+        n = max(1, len(narrow.axes)) if stacked else 1
+        old_w, old_h = narrow.get_size_inches()
+        panel_h = min(old_h, 3.0) if stacked else old_h * NARROW_WIDTH / old_w
+        narrow.set_size_inches(NARROW_WIDTH, panel_h * n)
+        narrow.set_layout_engine("constrained")
+        npng, (nw, nh) = _png_with_size(narrow, NARROW_DPI)
+        nfont = smallest_text_pt(narrow) * NARROW_DPI / 72
+        source = (f'<source media="(max-width: {NARROW_MAX_WIDTH}px)" srcset="{data_uri(compact_png(npng))}" '
+                  f'width="{nw}" height="{nh}">')
+        narrow_attrs = f' data-narrow-min-font-px="{nfont:.1f}" data-narrow-width="{nw}"'
+    return (f'<figure class="mixlearn-static-figure"><picture>{source}'
+            f'<img class="mixlearn-static" src="{data_uri(compact_png(wide))}" alt="" data-alt-from="cell" '
+            f'width="{w}" height="{h}" data-min-font-px="{font:.1f}"{narrow_attrs}></picture></figure>')
+
+
+def register_static_figure_formatter(ip=None) -> None:
+    """Make IPython display matplotlib figures with :func:`static_figure_html` (book build only).
+
+    ``book/build.py`` runs this in every kernel through an IPython startup file; the PNG the
+    inline backend produces stays in the output too, for notebook viewers.
+    """
+    if ip is None:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    if ip is None:
+        return
+    formatter = ip.display_formatter.formatters["text/html"]
+
+    def register(*_):
+        formatter.for_type_by_name("matplotlib.figure", "Figure", static_figure_html)
+
+    register()
+    # Activating the inline backend (the first `import matplotlib.pyplot`) removes every
+    # formatter for Figure; put ours back before each cell and before figures are flushed.
+    ip.events.register("pre_run_cell", register)
+    ip.events.register("post_execute", register)

@@ -185,8 +185,8 @@ class FrameFigure(InteractiveFigure):
         values = {c.name: c.values[i] for c, i in zip(self.controls, idx, strict=True)}
         labels = {c.name: c.labels[i] for c, i in zip(self.controls, idx, strict=True)}
         fig = self.draw(**values)
-        wide_font = smallest_text_pt(fig) * self.dpi / 72
         wide = compact_png(figure_to_png(fig, dpi=self.dpi))
+        wide_font = smallest_text_pt(fig) * self.dpi / 72  # after drawing: tick labels exist now
         size = tuple(int(round(v * self.dpi)) for v in fig.get_size_inches())
         state = {"wide": wide, "alt": _alt_text(self.alt, values, labels), "size": size, "min_font_px": wide_font,
                  "narrow": None, "narrow_size": None, "narrow_min_font_px": None}
@@ -194,8 +194,8 @@ class FrameFigure(InteractiveFigure):
         if wide_font * min(1.0, PHONE_FIGURE_WIDTH / size[0]) < PHONE_MIN_TEXT_PX:
             with narrow_layout():
                 nfig = self.draw(**values)
-            state["narrow_min_font_px"] = smallest_text_pt(nfig) * NARROW_DPI / 72
             state["narrow"] = compact_png(figure_to_png(nfig, dpi=NARROW_DPI))
+            state["narrow_min_font_px"] = smallest_text_pt(nfig) * NARROW_DPI / 72
             state["narrow_size"] = tuple(int(round(v * NARROW_DPI)) for v in nfig.get_size_inches())
         return state
 

@@ -48,10 +48,9 @@ def run_axe(browser) -> list[dict]:
     if not browser.eval("typeof window.axe !== 'undefined'"):
         browser.eval(axe_source() + ";0")
     # experimental rules (label-content-name-mismatch is one) are off unless named
-    script = """axe.run(document, {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations'],
-        rules: Object.fromEntries(axe.getRules(%s).filter(r => r.tags.includes('experimental'))
-                                  .map(r => [r.ruleId, {enabled: true}]))})
-      .then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-             nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 200))})))""" % (
-        json.dumps(AXE_TAGS), json.dumps(AXE_TAGS))
+    script = f"""axe.run(document, {{runOnly: {{type: 'tag', values: {json.dumps(AXE_TAGS)}}}, resultTypes: ['violations'],
+        rules: Object.fromEntries(axe.getRules({json.dumps(AXE_TAGS)}).filter(r => r.tags.includes('experimental'))
+                                  .map(r => [r.ruleId, {{enabled: true}}]))}})
+      .then(r => r.violations.map(v => ({{id: v.id, impact: v.impact, help: v.help,
+             nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 200))}})))"""
     return browser.eval(script, await_promise=True)
