@@ -141,6 +141,8 @@ def test_each_chapter_has_interactive_figures_that_need_no_kernel(book):
                 for c in fig["controls"]:
                     n *= len(c["labels"])
                 assert len(fig["frames"]) == n, f"{ch}: {len(fig['frames'])} frames for {n} states"
+                # the default state's pictures are in the markup; every other state's in the JSON
+                assert sum(f[0] is None for f in fig["frames"]) == 1 and 'class="mixlearn-frame" src="data:' in fig["inner"]
                 for wide, narrow, alt in fig["frames"]:
                     for uri in filter(None, [wide, narrow]):
                         png = base64.b64decode(uri.removeprefix("data:image/png;base64,"))

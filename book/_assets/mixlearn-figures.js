@@ -179,8 +179,13 @@
     var data = fig._mlData, state = currentState(fig);
     var idx = 0;
     data.controls.forEach(function (c, j) { idx = idx * c.labels.length + state.indices[j]; });
-    var frame = data.frames[idx];
     var img = fig.querySelector("img.mixlearn-frame"), source = fig.querySelector("picture source");
+    var frame = data.frames[idx];
+    if (idx === data["default"] && !frame[0]) {
+      // the default state's pictures live in the markup; remember them before they change
+      frame[0] = img.getAttribute("src");
+      frame[1] = source ? source.getAttribute("srcset") : null;
+    }
     if (source && frame[1]) { source.setAttribute("srcset", frame[1]); }
     img.setAttribute("src", frame[0]);
     img.setAttribute("alt", frame[2]);
