@@ -3,7 +3,7 @@
 Where to find what:
 
 * ``mixlearn.distributions``: the component families (Bernoulli, Binomial, ...);
-* ``mixlearn.mixture``: P(x), P(c | x) and sampling, the generative story;
+* ``mixlearn.mixture``: p(x), P(z | x) and sampling, the generative story;
 * ``mixlearn.em``: EM for the mixing weights of known components (the E-step is ``e_step``);
 * ``mixlearn.gaussian_mixture`` / ``mixlearn.bernoulli_mixture``: estimators that learn
   every parameter, with scikit-learn's conventions (the shared EM loop is in ``_base``);

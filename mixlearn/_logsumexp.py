@@ -16,9 +16,9 @@ def logsumexp_components(log_prob):
 
 
 def normalize_components(log_joint):
-    """Bayes' rule in log space for a (K, N) array of ``log P(c = k, x_n)``.
+    """Bayes' rule in log space for a (K, N) array of ``log pi_k + log f_k(x_n)`` (the log joint of ``z_n = k`` and ``x_n``).
 
-    Returns ``(resp, log_px)``: the responsibilities ``P(c = k | x_n)`` (K, N) and
+    Returns ``(resp, log_px)``: the responsibilities ``gamma[n, k] = P(z_n = k | x_n)`` (K, N) and
     ``log P(x_n)`` (N,). Works in place on ``log_joint`` (one ``exp`` per entry). Columns whose
     entries are all ``-inf`` give ``log_px = -inf`` and NaN responsibilities: callers check
     ``log_px`` and raise a clear error first.

@@ -1,17 +1,17 @@
 """EM for mixing weights when the components are known.
 
 This is the problem of the two marble factories: every marble came from factory
-1 (``P(red) = p1``) with probability ``pi`` and from factory 2 (``P(red) = p2``)
+1 (``P(red) = p1``, theta_1 in the book) with probability ``pi`` and from factory 2 (``P(red) = p2``)
 otherwise; the colours are observed, the factories are not, and EM estimates
 ``pi``. ``em_n_components`` is the same algorithm for any number of known
 components of any family.
 
 One EM iteration has two steps:
 
-* E-step: the responsibility ``r[n, k] = P(c = k | x_n)`` under the current
+* E-step: the responsibility ``gamma[n, k] = P(z_n = k | x_n)`` under the current
   weights (Bayes' rule).
 * M-step: the new weight of component ``k`` is its average responsibility,
-  ``w_k = sum_n r[n, k] / N``.
+  ``pi_k = sum_n gamma[n, k] / N``. (Indices count from 0 here, from 1 in the book.)
 
 The log-likelihood never decreases from one iteration to the next. The weights
 depend on the data only through its distinct values and their counts, so the
@@ -122,7 +122,7 @@ def _warn_not_converged(max_iter, tol):
 def _e_step_counts(log_lik, log_weights, counts):
     """E-step on distinct values.
 
-    ``log_lik`` is (K, M) with ``log P(value_m | c = k)``; ``counts`` (M,) how often each
+    ``log_lik`` is (K, M) with ``log f_k(value_m)``; ``counts`` (M,) how often each
     value occurs. Returns the responsibilities (K, M) and the total log-likelihood.
     """
     resp, log_px = normalize_components(log_lik + log_weights[:, None])
@@ -136,7 +136,7 @@ def _m_step_counts(resp, counts):
 
 
 def e_step(x, weights, components):
-    """Responsibilities ``P(c = k | x_n)`` and the mean log-likelihood per sample.
+    """Responsibilities ``P(z_n = k | x_n)`` and the mean log-likelihood per sample.
 
     Parameters
     ----------

@@ -220,7 +220,7 @@ class GaussianMixture(BaseMixture):
 
     # -- E-step: log densities -----------------------------------------------------------------
     def _estimate_weighted_log_prob(self, data):
-        """(K, N) array of ``log w_k + log N(x_n | mean_k, cov_k)`` (observed coordinates of ``x_n``)."""
+        """(K, N) array of ``log pi_k + log N(x_n | mean_k, cov_k)`` (observed coordinates of ``x_n``)."""
         args = (self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
         if data.patterns is None:
             return weighted_log_prob_complete(data.X, *args, data.features)

@@ -1,10 +1,10 @@
-"""The generative story as code: the marginal P(x), the posterior P(c | x) and sampling.
+"""The generative story as code: the marginal p(x), the posterior P(z | x) and sampling.
 
-A mixture draws a component ``c`` from the categorical distribution ``weights``
-and then draws ``x`` from component ``c``. Hence
+A mixture draws a component ``z`` from the categorical distribution ``weights``
+and then draws ``x`` from component ``z``. Hence
 
-    P(x) = sum_k P(c = k) P(x | c = k)          (``mixture_logpdf``)
-    P(c = k | x) = P(c = k) P(x | c = k) / P(x)   (``posterior``, Bayes' rule)
+    p(x) = sum_k P(z = k) f_k(x)                (``mixture_logpdf``)
+    P(z = k | x) = P(z = k) f_k(x) / p(x)       (``posterior``, Bayes' rule)
 
 Both are computed in log space, so points far in the tails give finite answers.
 """
@@ -19,7 +19,7 @@ __all__ = ["component_log_likelihood", "mixture_logpdf", "posterior", "sample_mi
 
 
 def component_log_likelihood(x, components):
-    """(K, N) array of ``log P(x_n | c = k)``."""
+    """(K, N) array of ``log f_k(x_n)``."""
     return np.stack([np.broadcast_to(c.logpdf(x), (x.shape[0],)) for c in components])
 
 
@@ -38,7 +38,7 @@ def mixture_logpdf(x, weights, components):
     ----------
     x : array-like of shape (n_samples,) or (n_samples, n_features)
     weights : array-like of shape (n_components,)
-        Mixing weights ``P(c = k)``; non-negative, summing to 1.
+        Mixing weights ``pi_k = P(z = k)``; non-negative, summing to 1.
     components : sequence of distributions
         mixlearn distributions or frozen ``scipy.stats`` distributions.
 
@@ -58,7 +58,7 @@ def mixture_logpdf(x, weights, components):
 
 
 def posterior(x, weights, components):
-    """Responsibilities ``P(c = k | x_n)`` by Bayes' rule, shape (n_samples, n_components).
+    """Responsibilities ``gamma[n, k] = P(z_n = k | x_n)`` by Bayes' rule, shape (n_samples, n_components).
 
     Raises ``ValueError`` for a sample that no component (with positive weight) can produce,
     since its posterior is undefined.

@@ -8,6 +8,8 @@
  * 2. Display equations wider than the column scroll sideways. A scrollable region must be
  *    reachable by keyboard, so those get tabindex=0 and a name, and the class
  *    `mixlearn-scrolls`, which draws the scroll cue (see mixlearn-book.css).
+ * 3. The sidebar's expand/collapse toggle of a chapter with sections is a <summary> holding
+ *    only an icon, so it has no name (axe: summary-name). It is named after its chapter.
  */
 (function () {
   "use strict";
@@ -19,6 +21,14 @@
     document.querySelectorAll(".theme-switch-button i[title]").forEach(function (i) {
       i.removeAttribute("title");
       i.setAttribute("aria-hidden", "true");
+    });
+  }
+  function nameSectionToggles() {
+    document.querySelectorAll("nav details > summary").forEach(function (summary) {
+      if (summary.textContent.trim() || summary.getAttribute("aria-label")) { return; }
+      var item = summary.closest("li");
+      var link = item && item.querySelector(":scope > a");
+      summary.setAttribute("aria-label", "Sections of " + (link ? link.textContent.trim() : "this chapter"));
     });
   }
   function markWideEquations() {
@@ -50,6 +60,7 @@
   }
   function start() {
     fixButtons();
+    nameSectionToggles();
     whenMathIsTypeset();
   }
   var timer = null;

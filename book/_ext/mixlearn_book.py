@@ -52,7 +52,8 @@ def _set_content_dir(app: Sphinx, config: Config) -> None:
 
 def _chapters(app: Sphinx) -> list[Path]:
     book = Path(app.srcdir) / "book"
-    return sorted(p for p in book.glob("[0-9][0-9]_*.md"))
+    # every executable page (chapters and their sections): MyST notebooks declare a kernelspec
+    return sorted(p for p in book.glob("*.md") if "\nkernelspec:" in p.read_text(encoding="utf-8")[:400])
 
 
 def _stage_notebooks(app: Sphinx, config: Config) -> None:
