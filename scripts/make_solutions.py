@@ -31,6 +31,7 @@ ASSIGNMENTS = {
     "03_em_two": "a03_em_two",
     "04_em_n": "a04_em_n",
     "05_gmm_1d": "a05_gmm_1d",
+    "06_gmm_missing": "a06_gmm_missing",
 }
 
 

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ["01_sampling", "02_posteriors", "03_em_two", "04_em_n", "05_gmm_1d"]
+ASSIGNMENTS = ["01_sampling", "02_posteriors", "03_em_two", "04_em_n", "05_gmm_1d", "06_gmm_missing"]
 
 
 def generate_release(course_root, assignments=ASSIGNMENTS):

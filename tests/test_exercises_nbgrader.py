@@ -43,6 +43,7 @@ GRADED_MISTAKES = {
     "03_em_two": "em_two--history_without_start",
     "04_em_n": "e_step_n--normalised_over_samples",
     "05_gmm_1d": "gmm_m_step--means_divided_by_n",
+    "06_gmm_missing": "conditional_gaussian--variances_not_covariance",  # only hidden checks catch it
 }
 ENDLESS_LOOP = '''
 {solution}
