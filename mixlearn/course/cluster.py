@@ -327,8 +327,14 @@ _SPAWNER: threading.Thread | None = None
 
 def _spawn(settings: WorkerSettings):
     global _SPAWNER
+    import multiprocessing as mp
+
     from .worker import WorkerProcess
 
+    # A Dask worker process runs as a "daemonic" multiprocessing child of its nanny, and such
+    # processes may not start children.  The grading process is killed with this one anyway
+    # (parent-death signal), which is what the rule protects; lift it for this process.
+    mp.current_process()._config["daemon"] = False
     with _LOCK:
         if _SPAWNER is None:
             _SPAWNER = threading.Thread(target=_spawner, name="mixlearn-course-spawner", daemon=True)

@@ -113,7 +113,6 @@ def _env():
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("DASK_DISTRIBUTED__WORKER__DAEMON", "False")
     return env
 
 
