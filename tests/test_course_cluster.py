@@ -226,7 +226,7 @@ def test_report_reads_postgres(courses):
 
 def test_killed_worker_and_interrupted_coordinator_lose_and_duplicate_nothing(courses, pg, cluster, tmp_path):
     """SIGINT the coordinator, re-run, SIGKILL a Dask worker mid-task and start a replacement."""
-    students = sorted(s for s in courses["kinds"] if s.startswith("s"))[:14]
+    students = sorted(s for s in courses["kinds"] if s.startswith("s"))[:10]
     root = synth.copy_course(courses["base"], str(tmp_path / "killed"),
                              exclude_students=tuple(s for s in courses["kinds"] if s not in students))
     url = pg.createdb("course_killed")
@@ -294,22 +294,19 @@ def test_bad_input_fails_at_once_naming_the_fix(courses, pg, cluster, tmp_path):
     assert time.monotonic() - t0 < 120
     nothing_graded()
 
-    # a wrong database URL: a database that does not exist, a socket folder that does not exist
-    for bad, named in ((pg.url("no_such_db"), "no_such_db"),
-                       (f"postgresql://course@/course_bad?host={tmp_path}/nowhere", "nowhere")):
-        run = course_cli(root, "autograde", synth.ASSIGNMENT, "--db", bad, "--scheduler", cluster.address,
-                         "--no-progress")
-        assert run.returncode == 2, run.stderr
-        assert "cannot open the gradebook" in run.stderr and named in run.stderr and "--db" in run.stderr
-        nothing_graded()
+    # a wrong database URL: a database that does not exist on that server
+    run = course_cli(root, "autograde", synth.ASSIGNMENT, "--db", pg.url("no_such_db"), "--scheduler", cluster.address,
+                     "--no-progress")
+    assert run.returncode == 2, run.stderr
+    assert "cannot open the gradebook" in run.stderr and "no_such_db" in run.stderr and "--db" in run.stderr
+    nothing_graded()
 
     # a database without the course: refused, and left as it was (no tables created)
     empty = pg.createdb("not_the_course")
-    for cmd in (["autograde", synth.ASSIGNMENT, "--scheduler", cluster.address], ["report", synth.ASSIGNMENT]):
-        run = course_cli(root, *cmd, "--db", empty)
-        assert run.returncode == 2, run.stderr
-        assert "holds no nbgrader gradebook" in run.stderr and "generate_assignment" in run.stderr
-        assert pg.psql("not_the_course", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").strip() == "0"
+    run = course_cli(root, "autograde", synth.ASSIGNMENT, "--scheduler", cluster.address, "--db", empty)
+    assert run.returncode == 2, run.stderr
+    assert "holds no nbgrader gradebook" in run.stderr and "generate_assignment" in run.stderr
+    assert pg.psql("not_the_course", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").strip() == "0"
     nothing_graded()
 
     # a gradebook without the assignment (report and feedback need it)
@@ -347,3 +344,44 @@ def test_seed_gradebook_is_the_same_from_sqlite_and_postgres(courses, tmp_path):
     assert da == db
     assert da["students"] == dict.fromkeys(TABLES, 0)
     assert {c[0] for c in da["cells"]} >= {"square", "test_square", "test_square_hidden", "test_mean", "explain"}
+
+
+def test_db_url_normalisation():
+    from mixlearn.course.common import CourseError, normalize_db_url
+
+    has_psycopg2 = importlib.util.find_spec("psycopg2") is not None
+    for plain in ("postgresql://u@/c?host=/run/postgresql", "postgres://u@/c?host=/run/postgresql"):
+        expected = "postgresql://" if has_psycopg2 else "postgresql+psycopg://"
+        assert normalize_db_url(plain) == expected + "u@/c?host=/run/postgresql"
+    for kept in ("sqlite:////tmp/g.db", "postgresql+psycopg://u@/c", "mysql+pymysql://u@h/c"):
+        assert normalize_db_url(kept) == kept
+    with pytest.raises(CourseError, match="--db must be a database URL"):
+        normalize_db_url("gradebook.db")
+
+
+def test_task_archives_stay_inside_their_folder(tmp_path):
+    import io
+    import tarfile
+
+    from mixlearn.course.cluster import pack, unpack
+
+    (tmp_path / "src" / "sub").mkdir(parents=True)
+    (tmp_path / "src" / "sub" / "a.ipynb").write_text("{}")
+    data = pack({"submitted/s1/toy": str(tmp_path / "src")})
+    unpack(data, str(tmp_path / "out"))
+    assert (tmp_path / "out" / "submitted" / "s1" / "toy" / "sub" / "a.ipynb").read_text() == "{}"
+
+    def archive(member, payload=b"x"):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            member.size = len(payload) if member.isfile() else 0
+            tar.addfile(member, io.BytesIO(payload) if member.isfile() else None)
+        return buf.getvalue()
+
+    escape = tarfile.TarInfo("../escaped.txt")
+    link = tarfile.TarInfo("submitted/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    for bad in (archive(escape), archive(link)):
+        with pytest.raises(ValueError):
+            unpack(bad, str(tmp_path / "out2"))
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out2" / "submitted" / "link").exists()
