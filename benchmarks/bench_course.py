@@ -155,8 +155,11 @@ def _per_submission(stderr):
 def bench_scheduler(args, tmp, base):
     """Local --jobs 2 (SQLite) against the Dask cluster with 1 and 2 workers (PostgreSQL)."""
     sys.path.insert(0, REPO)
+    from mixlearn.course.trusted import seeds_for
     from tests.course_support.services import DaskCluster, PostgresServer
 
+    # one set of hidden-check seeds for every copy of the course, so all runs judge the same inputs
+    seeds_for(base, args.assignment, sorted(os.listdir(os.path.join(base, "submitted"))))
     out = {"assignment": args.assignment, "submissions": args.n, "cpus": os.cpu_count(),
            "load_avg_1min_before": round(os.getloadavg()[0], 2)}
     local = base + "-local"
@@ -171,7 +174,7 @@ def bench_scheduler(args, tmp, base):
     ok = r.returncode == 0
     pg = PostgresServer().start()
     try:
-        for n_workers in (1, 2):
+        for n_workers in [int(w) for w in args.workers.split(",") if w.strip()]:
             course = f"{base}-cluster{n_workers}"
             shutil.copytree(base, course)
             url = pg.createdb(f"bench{n_workers}")
@@ -218,6 +221,7 @@ def main(argv=None):
     ap.add_argument("--no-plain", action="store_true", help="skip the stock-nbgrader reference run")
     ap.add_argument("--scheduler", action="store_true",
                     help="grade on a local Dask cluster (1 and 2 workers) into PostgreSQL, against local --jobs")
+    ap.add_argument("--workers", default="1,2", help="with --scheduler: the cluster sizes to run (default 1,2)")
     args = ap.parse_args(argv)
 
     tmp = tempfile.mkdtemp(prefix="bench-course-")
