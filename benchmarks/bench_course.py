@@ -14,6 +14,15 @@ submission (time spent by the grader building/removing sandboxes and preparing/j
 
     python benchmarks/bench_course.py                 # 60 submissions of 04_em_n, --jobs 2
     python benchmarks/bench_course.py --n 20 --jobs 2 --assignment 03_em_two
+    python benchmarks/bench_course.py --scheduler     # the same class on a local Dask cluster
+
+``--scheduler`` starts a Dask scheduler and worker processes on 127.0.0.1 (``--nthreads 1`` each,
+own local folders) and a PostgreSQL server on a unix socket (Debian's ``postgresql``), then grades
+the class with ``mixlearn-course autograde --scheduler ... --db postgresql://...`` on 1 and on 2
+workers, next to the local ``--jobs 2`` run (SQLite) as the peer, and checks that all three store
+the same grades.  It reports submissions per minute and the coordinator's own cost per submission
+(packing and sending a task, storing its outcome: unpacking, the gradebook transaction, the move
+into ``autograded/``), which decides how many workers one coordinator can feed.
 """
 
 from __future__ import annotations
@@ -113,6 +122,93 @@ def scores(root, assignment):
     return sorted(rows)
 
 
+def scores_url(url, assignment):
+    from sqlalchemy import create_engine, text
+
+    from mixlearn.course.common import normalize_db_url
+
+    engine = create_engine(normalize_db_url(url))
+    with engine.connect() as con:
+        rows = con.execute(text(
+            """SELECT sa.student_id, bc.name, g.auto_score, g.needs_manual_grade
+               FROM grade g JOIN submitted_notebook sn ON g.notebook_id = sn.id
+               JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+               JOIN assignment a ON sa.assignment_id = a.id
+               JOIN base_cell bc ON g.cell_id = bc.id WHERE a.name = :a"""), {"a": assignment}).fetchall()
+    engine.dispose()
+    return sorted((r[0], r[1], r[2], bool(r[3])) for r in rows)
+
+
+def _per_submission(stderr):
+    out = {}
+    m = re.search(r"per submission: sandbox (\d+) ms, trusted checks (\d+) ms", stderr)
+    if m:
+        out["sandbox_ms_per_submission"] = int(m.group(1))
+        out["checks_ms_per_submission"] = int(m.group(2))
+    m = re.search(r"coordinator per submission: shipping ([\d.]+) ms, storing ([\d.]+) ms", stderr)
+    if m:
+        out["coordinator_ship_ms"] = float(m.group(1))
+        out["coordinator_store_ms"] = float(m.group(2))
+    return out
+
+
+def bench_scheduler(args, tmp, base):
+    """Local --jobs 2 (SQLite) against the Dask cluster with 1 and 2 workers (PostgreSQL)."""
+    sys.path.insert(0, REPO)
+    from mixlearn.course.trusted import seeds_for
+    from tests.course_support.services import DaskCluster, PostgresServer
+
+    # one set of hidden-check seeds for every copy of the course, so all runs judge the same inputs
+    seeds_for(base, args.assignment, sorted(os.listdir(os.path.join(base, "submitted"))))
+    out = {"assignment": args.assignment, "submissions": args.n, "cpus": os.cpu_count(),
+           "load_avg_1min_before": round(os.getloadavg()[0], 2)}
+    local = base + "-local"
+    shutil.copytree(base, local)
+    t0 = time.monotonic()
+    r = _run([sys.executable, "-m", "mixlearn.course", "autograde", args.assignment, "--jobs", str(args.jobs),
+              "--no-progress"], local, check=False)
+    t_local = time.monotonic() - t0
+    reference = scores(local, args.assignment)
+    out[f"local_jobs{args.jobs}"] = {"seconds": round(t_local, 1), "per_min": round(args.n / t_local * 60, 1),
+                                     "exit": r.returncode, **_per_submission(r.stderr)}
+    ok = r.returncode == 0
+    pg = PostgresServer().start()
+    try:
+        for n_workers in [int(w) for w in args.workers.split(",") if w.strip()]:
+            course = f"{base}-cluster{n_workers}"
+            shutil.copytree(base, course)
+            url = pg.createdb(f"bench{n_workers}")
+            _run([sys.executable, "-m", "nbgrader", "generate_assignment", args.assignment, "--force",
+                  f"--CourseDirectory.db_url={url}"], course)
+            cluster = DaskCluster().start(n_workers)
+            try:
+                t0 = time.monotonic()
+                r = _run([sys.executable, "-m", "mixlearn.course", "autograde", args.assignment, "--db", url,
+                          "--scheduler", cluster.address, "--no-progress"], course, check=False)
+                t_cluster = time.monotonic() - t0
+            finally:
+                cluster.stop()
+            same = scores_url(url, args.assignment) == reference
+            rec = {"seconds": round(t_cluster, 1), "per_min": round(args.n / t_cluster * 60, 1), "same_grades": same,
+                   "exit": r.returncode, "speedup_vs_local": round(t_local / t_cluster, 2), **_per_submission(r.stderr)}
+            if "coordinator_ship_ms" in rec:
+                worker_s = n_workers * t_cluster / args.n   # worker-seconds per submission
+                coord_s = (rec["coordinator_ship_ms"] + rec["coordinator_store_ms"]) / 1000
+                rec["worker_seconds_per_submission"] = round(worker_s, 2)
+                rec["workers_one_coordinator_can_feed"] = int(worker_s / coord_s) if coord_s else None
+            out[f"cluster_{n_workers}_workers"] = rec
+            if r.returncode != 0:
+                print(r.stderr[-3000:], file=sys.stderr)
+            ok = ok and same and r.returncode == 0
+    finally:
+        pg.stop()
+    if "cluster_1_workers" in out and "cluster_2_workers" in out:
+        out["two_over_one_workers"] = round(out["cluster_1_workers"]["seconds"] / out["cluster_2_workers"]["seconds"], 2)
+    out["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(out, indent=1))
+    return 0 if ok else 1
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--assignment", default="04_em_n")
@@ -123,6 +219,9 @@ def main(argv=None):
                          "of mixlearn-course) and/or prefork (kernels forked from a kernel server)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary courses")
     ap.add_argument("--no-plain", action="store_true", help="skip the stock-nbgrader reference run")
+    ap.add_argument("--scheduler", action="store_true",
+                    help="grade on a local Dask cluster (1 and 2 workers) into PostgreSQL, against local --jobs")
+    ap.add_argument("--workers", default="1,2", help="with --scheduler: the cluster sizes to run (default 1,2)")
     args = ap.parse_args(argv)
 
     tmp = tempfile.mkdtemp(prefix="bench-course-")
@@ -130,6 +229,8 @@ def main(argv=None):
         base = os.path.join(tmp, "base")
         src_name, rel_name = make_course(base, args.assignment)
         make_class(base, args.assignment, args.n, src_name, rel_name)
+        if args.scheduler:
+            return bench_scheduler(args, tmp, base)
         serial = base + "-serial"
         shutil.copytree(base, serial)
         load0 = os.getloadavg()[0]

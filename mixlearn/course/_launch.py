@@ -6,7 +6,7 @@ standard library is used here.
 
 Usage::
 
-    python _launch.py --as BYTES --cpu SECONDS --nproc N --pidfile PATH \
+    python _launch.py --as BYTES --cpu SECONDS --nproc N --pidfile PATH --parent PID \
         --env KEY=VALUE ... -- KERNEL COMMAND ...
 """
 
@@ -18,7 +18,7 @@ import _rlimits  # the script's own folder is first on sys.path
 
 
 def main(argv):
-    opts = {"as": None, "cpu": None, "nproc": None, "pidfile": None, "log": None}
+    opts = {"as": None, "cpu": None, "nproc": None, "pidfile": None, "log": None, "parent": None}
     env = {}
     i = 0
     while i < len(argv) and argv[i] != "--":
@@ -37,6 +37,10 @@ def main(argv):
 
     os.environ.update(env)
     _rlimits.parent_death_signal(signal.SIGKILL)
+    if opts["parent"] and os.getppid() != int(opts["parent"]):
+        # the grader died before the parent-death signal was armed: nobody will ever read
+        # this kernel, and nobody would kill it
+        return 3
     _rlimits.apply(address_space=opts["as"], cpu=opts["cpu"], nproc=opts["nproc"])
     if opts["pidfile"]:
         with open(opts["pidfile"], "w") as fh:

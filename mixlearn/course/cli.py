@@ -15,6 +15,11 @@ DEFAULT_PREFORK = "numpy,scipy.special,scipy.stats,mixlearn"
 def _add_common(p):
     p.add_argument("assignment", help="assignment name, e.g. 04_em_n")
     p.add_argument("--course", default=".", help="course directory (default: current directory)")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="gradebook database URL, replacing the course's CourseDirectory.db_url (default: "
+                        "the course's SQLite gradebook.db), e.g. postgresql://USER@/DATABASE?host=/run/postgresql; "
+                        "a plain postgresql:// URL uses psycopg 3 (pip install mixlearn[distributed]) unless "
+                        "psycopg2 is installed. For nbgrader itself pass --CourseDirectory.db_url=URL")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefork-modules", default=DEFAULT_PREFORK, metavar="MODULES",
                    help=f"comma-separated modules the kernel server preloads (default: {DEFAULT_PREFORK})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="grade on this Dask cluster (dask.distributed scheduler address) instead of --jobs "
+                        "local processes; the workers need mixlearn[course,distributed] and bubblewrap, no "
+                        "shared files: each task carries the submission, the assignment's source and the "
+                        "configuration. --prefork then applies per Dask worker (pip install mixlearn[distributed])")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code WITHOUT the bubblewrap sandbox (it can then read the course, the "
                         "gradebook and other students' work, use the network and signal the grader); only "
@@ -76,7 +86,7 @@ def main(argv=None) -> int:
         if args.command == "collect":
             from .collect import collect
 
-            done = collect(root, args.assignment, args.path, force=args.force)
+            done = collect(root, args.assignment, args.path, force=args.force, db_url=args.db)
             print(f"collected {len(done)} submission(s) for {args.assignment}")
             return 0
         if args.command == "autograde":
@@ -89,19 +99,20 @@ def main(argv=None) -> int:
                                   or ("ipykernel",)) if args.prefork else ())
             summary = autograde(root, args.assignment, jobs=max(1, args.jobs),
                                 student=args.student, force=args.force, limits=lim,
-                                progress=not args.no_progress, sandbox=not args.no_sandbox)
+                                progress=not args.no_progress, sandbox=not args.no_sandbox,
+                                db_url=args.db, scheduler=args.scheduler)
             print_summary(summary, args.assignment)
             return summary.exit_code
         if args.command == "report":
             from .report import write_report
 
-            out = write_report(root, args.assignment, args.output)
+            out = write_report(root, args.assignment, args.output, db_url=args.db)
             print(f"report written to {out['html']} and {out['csv']}")
             return 0
         if args.command == "feedback":
             from .feedback import feedback
 
-            res = feedback(root, args.assignment, student=args.student, force=args.force)
+            res = feedback(root, args.assignment, student=args.student, force=args.force, db_url=args.db)
             print(f"feedback written for {len(res['done'])} student(s)")
             for s, reason in sorted(res["failed"].items()):
                 print(f"  {s}: {reason}", file=sys.stderr)

@@ -29,6 +29,9 @@ def assignment_notebooks(coursedir, assignment: str) -> list[str]:
         return names
     from nbgrader.api import Gradebook, MissingEntry
 
+    from .gradebook import check_gradebook
+
+    check_gradebook(coursedir)
     try:
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
@@ -112,9 +115,9 @@ def _scan(base: str, notebooks: list[str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def collect(root: str, assignment: str, path: str, force: bool = False) -> list[str]:
+def collect(root: str, assignment: str, path: str, force: bool = False, db_url: str | None = None) -> list[str]:
     """Copy the submissions under *path* into ``submitted/<student>/<assignment>/``."""
-    _, coursedir = load_nbgrader_config(root)
+    _, coursedir = load_nbgrader_config(root, db_url=db_url)
     notebooks = assignment_notebooks(coursedir, assignment)
     if not os.path.exists(path):
         raise CourseError(f"{path} does not exist")

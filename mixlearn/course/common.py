@@ -16,10 +16,42 @@ class CourseError(Exception):
     """A problem the instructor has to fix (bad arguments, missing files, ...)."""
 
 
-def load_nbgrader_config(root: str, overrides: list[str] | None = None):
+def normalize_db_url(url: str) -> str:
+    """The gradebook URL as SQLAlchemy should see it.
+
+    A plain ``postgresql://`` (or ``postgres://``) URL names no driver; SQLAlchemy 2.0 then picks
+    psycopg2, 2.1 picks psycopg 3.  The ``distributed`` extra installs psycopg 3, so a plain URL
+    is rewritten to ``postgresql+psycopg://`` when psycopg2 is not installed.  Every other URL is
+    returned as given.
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise CourseError(f"--db must be a database URL such as sqlite:///gradebook.db or "
+                          f"postgresql://user@/course?host=/run/postgresql, not {url!r}")
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg") is not None:
+            return "postgresql+psycopg://" + rest
+        return "postgresql://" + rest
+    return url
+
+
+def safe_db_url(url: str) -> str:
+    """*url* with its password (if any) hidden, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def load_nbgrader_config(root: str, overrides: list[str] | None = None, db_url: str | None = None):
     """Load the configuration exactly as ``nbgrader`` would when run in *root*.
 
-    Returns ``(config, coursedir)``.
+    *db_url* (the command line's ``--db``) replaces the configuration's
+    ``CourseDirectory.db_url``.  Returns ``(config, coursedir)``.
     """
     from nbgrader.apps.nbgraderapp import NbGraderApp
     from nbgrader.coursedir import CourseDirectory
@@ -33,6 +65,12 @@ def load_nbgrader_config(root: str, overrides: list[str] | None = None):
         coursedir = CourseDirectory(config=config)
         if not config.CourseDirectory.get("root"):
             coursedir.root = root
+        if db_url:
+            db_url = normalize_db_url(db_url)
+            config.CourseDirectory.db_url = db_url
+            coursedir.db_url = db_url
+        elif coursedir.db_url.startswith(("postgresql://", "postgres://")):
+            coursedir.db_url = config.CourseDirectory.db_url = normalize_db_url(coursedir.db_url)
     return config, coursedir
 
 

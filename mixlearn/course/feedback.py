@@ -96,7 +96,8 @@ def _visible_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-def feedback(root: str, assignment: str, student: str | None = None, force: bool = False) -> dict:
+def feedback(root: str, assignment: str, student: str | None = None, force: bool = False,
+             db_url: str | None = None) -> dict:
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.converters import GenerateFeedback
@@ -104,7 +105,10 @@ def feedback(root: str, assignment: str, student: str | None = None, force: bool
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
     from traitlets.config import Config
 
-    config, coursedir = load_nbgrader_config(root)
+    from .gradebook import check_gradebook
+
+    config, coursedir = load_nbgrader_config(root, db_url=db_url)
+    check_gradebook(coursedir, assignment)
     base = coursedir.format_path(coursedir.autograded_directory, "*", assignment)
     graded = sorted(os.path.basename(os.path.dirname(p)) for p in __import__("glob").glob(base))
     if student:
@@ -141,6 +145,7 @@ def feedback(root: str, assignment: str, student: str | None = None, force: bool
 
         cd = CourseDirectory(config=cd_config)
         cd.root = coursedir.root
+        cd.db_url = coursedir.db_url
         cd.assignment_id = assignment
         cd.student_id = s
         conv = GenerateFeedback(coursedir=cd, config=cd_config)

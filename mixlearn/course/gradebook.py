@@ -1,8 +1,11 @@
 """The gradebook: nbgrader's own database, written by the coordinator only.
 
 * :func:`ensure_assignment_in_gradebook` records an assignment's definition (cells, checksums);
-* :func:`make_seed` copies the gradebook without any student data, for the workers' private
-  course folders;
+* :func:`check_gradebook` opens the gradebook's database before anything else happens and
+  names what to fix when it cannot (a wrong URL, a missing driver, a database without the
+  course or the assignment);
+* :func:`make_seed` copies the assignment definitions (no student data) of any gradebook
+  (SQLite, PostgreSQL, ...) into a fresh SQLite file, for the workers' private course folders;
 * :func:`read_results` reads one submission's grades from a worker's private gradebook into a
   typed record, and :func:`commit_results` stores that record in the real gradebook in one
   transaction (grades entered by a human are never touched);
@@ -14,17 +17,95 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sqlite3
 import tempfile
 
-from .common import CourseError, state_path
+from .common import CourseError, safe_db_url, state_path
 from .records import NotebookGrades, SubmissionGrades
 
+# nbgrader's tables that hold the assignments' definitions (everything else is student data)
+DEFINITION_TABLES = ("course", "assignment", "notebook", "base_cell", "source_cell",
+                     "grade_cells", "solution_cells", "task_cells")
+CONNECT_TIMEOUT = 10  # seconds to wait for a database server
 
-def db_path_from_url(url: str) -> str:
-    if not url.startswith("sqlite:///"):
-        raise CourseError(f"only SQLite gradebooks are supported, not {url!r}")
-    return url[len("sqlite:///"):]
+
+def _engine(url: str):
+    from sqlalchemy import create_engine
+
+    kwargs = {}
+    if url.startswith("postgresql"):
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(url, future=True, **kwargs)
+
+
+def check_gradebook(coursedir, assignment: str | None = None, *, require_course: bool | None = None) -> None:
+    """Fail with a :class:`CourseError` naming the fix unless the gradebook can be used.
+
+    * the URL must name a reachable database whose driver is installed;
+    * a database other than SQLite must already hold this course's gradebook (nbgrader creates
+      the tables and the course on first use, so pointing ``--db`` at the wrong database would
+      otherwise silently start an empty gradebook there); *require_course* forces the check on
+      or off (default: on for every database except SQLite);
+    * with *assignment*, the assignment must be recorded in it.
+
+    Nothing is written.
+    """
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    url = coursedir.db_url
+    shown = safe_db_url(url)
+    hint = ("check --db (or CourseDirectory.db_url in nbgrader_config.py); a PostgreSQL URL looks like "
+            "postgresql://USER@/DATABASE?host=/run/postgresql (unix socket) or postgresql://USER:PASSWORD@HOST/DATABASE")
+    if require_course is None:
+        require_course = not url.startswith("sqlite")
+    if url.startswith("sqlite:///") and not require_course:
+        path = url[len("sqlite:///"):]
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise CourseError(f"cannot open the gradebook {shown}: the folder {os.path.dirname(path)} "
+                              f"does not exist; {hint}")
+        if not os.path.exists(path):
+            return  # nbgrader creates a new SQLite gradebook, as it always did
+    try:
+        engine = _engine(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise CourseError(f"cannot use the gradebook URL {shown}: {exc}; {hint}") from None
+    except ImportError as exc:
+        raise CourseError(f"the database driver for {shown} is not installed ({exc}); for PostgreSQL "
+                          "install `pip install mixlearn[distributed]` (psycopg 3)") from None
+    try:
+        with engine.connect() as con:
+            tables = set(inspect(con).get_table_names())
+            if require_course:
+                if "course" not in tables:
+                    raise CourseError(
+                        f"the database {shown} holds no nbgrader gradebook (it has no nbgrader tables); if it is the "
+                        f"right database, create the course's gradebook in it first, e.g. in the course folder: "
+                        f"`nbgrader generate_assignment {assignment or 'ASSIGNMENT'} --CourseDirectory.db_url=URL`; "
+                        f"otherwise {hint}")
+                courses = [r[0] for r in con.execute(text("SELECT id FROM course"))]
+                if coursedir.course_id not in courses:
+                    raise CourseError(
+                        f"the gradebook {shown} has no course {coursedir.course_id!r} (it holds "
+                        f"{', '.join(map(repr, courses)) or 'no course'}); check --db or CourseDirectory.course_id")
+            if assignment is not None:
+                found = "assignment" in tables and con.execute(
+                    text("SELECT COUNT(*) FROM assignment WHERE name = :a AND course_id = :c"),
+                    {"a": assignment, "c": coursedir.course_id}).scalar()
+                if not found:
+                    raise CourseError(
+                        f"assignment {assignment!r} is not in the gradebook {shown}; record it with "
+                        f"`nbgrader generate_assignment {assignment} --CourseDirectory.db_url=URL` in the course "
+                        f"folder, or check --db")
+    except CourseError:
+        raise
+    except ImportError as exc:
+        raise CourseError(f"the database driver for {shown} is not installed ({exc}); for PostgreSQL "
+                          "install `pip install mixlearn[distributed]` (psycopg 3)") from None
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise CourseError(f"cannot open the gradebook {shown}: {detail[0] if detail else exc}; {hint}") from None
+    finally:
+        engine.dispose()
 
 
 def ensure_assignment_in_gradebook(config, coursedir, assignment: str, log) -> None:
@@ -66,18 +147,40 @@ def ensure_assignment_in_gradebook(config, coursedir, assignment: str, log) -> N
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def make_seed(master_db: str, seed_db: str) -> None:
-    """Copy the gradebook without any student data (only the assignment definitions)."""
-    src = sqlite3.connect(master_db)
-    dst = sqlite3.connect(seed_db)
-    with dst:
-        src.backup(dst)
-    src.close()
-    with dst:
-        for table in ("grade", "comment", "submitted_notebook", "submitted_assignment", "student"):
-            dst.execute(f"DELETE FROM {table}")
-    dst.execute("VACUUM")
-    dst.close()
+def make_seed(master_url: str, seed_db: str) -> None:
+    """Write a new SQLite gradebook at *seed_db* holding the master gradebook's definitions.
+
+    The master may be any database nbgrader supports (its URL is *master_url*); the seed gets
+    nbgrader's schema and the rows of :data:`DEFINITION_TABLES` (courses, assignments,
+    notebooks, cells with their checksums), never any student data.
+    """
+    from nbgrader.api import Base
+    from sqlalchemy import select, text
+
+    src = _engine(master_url)
+    dst = _engine("sqlite:///" + os.path.abspath(seed_db))
+    try:
+        Base.metadata.create_all(bind=dst)
+        with src.connect() as s_con, dst.begin() as d_con:
+            for table in Base.metadata.sorted_tables:  # parents before children
+                if table.name not in DEFINITION_TABLES:
+                    continue
+                rows = [dict(r._mapping) for r in s_con.execute(select(table))]
+                if rows:
+                    d_con.execute(table.insert(), rows)
+            try:
+                version = s_con.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except Exception:
+                version = None
+            if version is None:
+                from nbgrader.api import get_alembic_version
+
+                version = get_alembic_version()
+            d_con.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            d_con.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+    finally:
+        src.dispose()
+        dst.dispose()
 
 
 def commit_results(gb, assignment: str, student: str, res: SubmissionGrades) -> None:

@@ -148,6 +148,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.pid_file:
             prefix += ["--pidfile", self.pid_file]
         prefix += ["--log", self.log_file or os.devnull]
+        prefix += ["--parent", str(os.getpid())]  # the launcher exits if this process is already gone
         for k, v in env.items():
             prefix += ["--env", f"{k}={v}"]
         return prefix + ["--"] + cmd

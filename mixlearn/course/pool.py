@@ -10,6 +10,10 @@
 * SIGINT/SIGTERM only set a flag: a commit in progress always completes, workers and their
   kernels are then killed and unfinished submissions leave no trace, so a re-run grades
   exactly what is missing.
+* With ``scheduler=`` the same tasks run on a Dask cluster instead of local processes
+  (:mod:`mixlearn.course.cluster`); everything else here stays the same.
+* The gradebook may be any database nbgrader supports (``db_url=``, the ``--db`` option):
+  it is checked before anything is graded (:func:`~mixlearn.course.gradebook.check_gradebook`).
 """
 
 from __future__ import annotations
@@ -28,11 +32,11 @@ from multiprocessing.connection import wait as mp_wait
 
 from . import limits as _limits
 from .common import CourseError, load_nbgrader_config, read_failures, state_path, submitted_students, write_failures
-from .gradebook import commit_results, db_path_from_url, ensure_assignment_in_gradebook, is_graded, make_seed
+from .gradebook import check_gradebook, commit_results, ensure_assignment_in_gradebook, is_graded, make_seed
 from .limits import Limits
 from .records import Outcome, Task, WorkerSettings
 from .trusted import seeds_for
-from .worker import worker_main
+from .worker import WorkerProcess as _Worker
 
 WORKER_GRACE = 60.0   # seconds beyond the wall-time limit before a stuck worker is replaced
 
@@ -47,6 +51,10 @@ class RunSummary:
     seconds: float = 0.0
     sandbox_seconds: float = 0.0   # summed over graded submissions
     check_seconds: float = 0.0
+    store_seconds: float = 0.0     # the coordinator's own time storing outcomes (gradebook, autograded/)
+    ship_seconds: float = 0.0      # the coordinator's own time packing and sending tasks (cluster only)
+    shipped: int = 0               # tasks sent to the cluster
+    workers: int = 0               # grading workers (local processes or Dask worker threads)
 
     @property
     def exit_code(self) -> int:
@@ -83,7 +91,9 @@ class _Run:
         self.tick()
 
     def record_success(self, outcome: Outcome) -> None:
+        t0 = time.perf_counter()
         _install_into_place(self.coursedir, self.gradebook, self.assignment, outcome)
+        self.summary.store_seconds += time.perf_counter() - t0
         self.summary.graded.append(outcome.student)
         self.summary.sandbox_seconds += outcome.sandbox_seconds
         self.summary.check_seconds += outcome.check_seconds
@@ -95,23 +105,6 @@ class _Run:
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(failed=len(self.summary.failures))
-
-
-class _Worker:
-    def __init__(self, settings: WorkerSettings, mpctx):
-        self.conn, child = mpctx.Pipe()
-        self.proc = mpctx.Process(target=worker_main, args=(child, settings), daemon=True)
-        self.proc.start()
-        child.close()
-        self.task: Task | None = None
-        self.started = 0.0
-        self.ready = False
-
-    def kill(self):
-        if self.proc.is_alive():
-            self.proc.kill()
-        self.proc.join(timeout=5)
-        self.conn.close()
 
 
 def select_students(coursedir, assignment: str, pattern: str | None) -> list[str]:
@@ -136,8 +129,13 @@ def _install_into_place(coursedir, gb, assignment, outcome: Outcome) -> None:
 
 def autograde(root: str, assignment: str, jobs: int = 2, student: str | None = None,
               force: bool = False, limits: Limits | None = None, overrides=None,
-              progress: bool = True, stream=None, sandbox: bool = True) -> RunSummary:
-    """Autograde every (missing) submission of *assignment* in *jobs* processes."""
+              progress: bool = True, stream=None, sandbox: bool = True, db_url: str | None = None,
+              scheduler: str | None = None) -> RunSummary:
+    """Autograde every (missing) submission of *assignment* in *jobs* processes.
+
+    *db_url* replaces the course's gradebook URL; *scheduler* (``tcp://HOST:PORT``) grades on that
+    Dask cluster instead of *jobs* local processes.
+    """
     from nbgrader.api import Gradebook
 
     stream = stream or sys.stderr
@@ -148,31 +146,38 @@ def autograde(root: str, assignment: str, jobs: int = 2, student: str | None = N
     def say(msg):
         print(msg, file=stream, flush=True)
 
-    if sandbox:
+    if sandbox and not scheduler:  # on a cluster, every worker checks its own sandbox
         from .sandbox import SandboxUnavailable, check_sandbox_works
 
         try:
             check_sandbox_works()
         except SandboxUnavailable as exc:
             raise CourseError(str(exc)) from None
-    else:
+    elif not sandbox:
         say("WARNING: --no-sandbox: student code runs unconfined, as your user. It can read the hidden "
             "tests and solutions, the gradebook and other students' work, use the network and signal "
             "the grader. The trusted checks still judge outside the student's process, but the "
             "library's EM is not switched off. Use this only on a machine you would give the students.")
-    config, coursedir = load_nbgrader_config(root, overrides)
+    config, coursedir = load_nbgrader_config(root, overrides, db_url)
+    check_gradebook(coursedir)
     students = select_students(coursedir, assignment, student)
     if not students:
         raise CourseError(
             f"no submissions found for {assignment!r} under "
             f"{coursedir.format_path(coursedir.submitted_directory, '*', assignment)}")
-    ensure_assignment_in_gradebook(config, coursedir, assignment, say)
-    summary = RunSummary(total=len(students))
-    failures = read_failures(coursedir, assignment)
+    client = None
+    if scheduler:
+        from . import cluster
 
-    gb = Gradebook(coursedir.db_url, coursedir.course_id)
+        cluster.check_course_layout(coursedir, assignment)
+        client = cluster.connect(scheduler, sandbox=sandbox)
+    summary = RunSummary(total=len(students))
+    gb = None
     run_dir = None
     try:
+        ensure_assignment_in_gradebook(config, coursedir, assignment, say)
+        failures = read_failures(coursedir, assignment)
+        gb = Gradebook(coursedir.db_url, coursedir.course_id)
         todo = []
         for s in students:
             if force or not is_graded(coursedir, gb, assignment, s):
@@ -195,14 +200,23 @@ def autograde(root: str, assignment: str, jobs: int = 2, student: str | None = N
 
         run_dir = tempfile.mkdtemp(dir=os.path.dirname(state_path(coursedir, "x")), prefix="run-")
         seed_db = os.path.join(run_dir, "seed.db")
-        make_seed(db_path_from_url(coursedir.db_url), seed_db)
+        make_seed(coursedir.db_url, seed_db)
         settings = WorkerSettings(root=root, overrides=tuple(overrides or ()), seed_db=seed_db,
                                   work_root=run_dir, limits=limits, sandbox=sandbox)
         run = _Run(assignment=assignment, coursedir=coursedir, gradebook=gb, settings=settings,
                    summary=summary, failures=failures, say=say)
-        _run_pool(run, tasks, jobs, progress, stream)
+        if client is not None:
+            from . import cluster
+
+            cluster.run_on_cluster(run, tasks, client, progress, stream)
+        else:
+            summary.workers = max(1, min(jobs, len(tasks)))
+            _run_pool(run, tasks, jobs, progress, stream)
     finally:
-        gb.close()
+        if gb is not None:
+            gb.close()
+        if client is not None:
+            client.close()
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
     summary.seconds = time.monotonic() - t_start
@@ -311,6 +325,9 @@ def print_summary(summary: RunSummary, assignment: str, stream=None) -> None:
         n = len(summary.graded)
         p(f"per submission: sandbox {summary.sandbox_seconds / n * 1000:.0f} ms, "
           f"trusted checks {summary.check_seconds / n * 1000:.0f} ms")
+        ship = summary.ship_seconds / summary.shipped * 1000 if summary.shipped else 0.0
+        p(f"coordinator per submission: shipping {ship:.1f} ms, storing {summary.store_seconds / n * 1000:.1f} ms "
+          f"({summary.workers} worker(s))")
     if summary.failures:
         p("Failed submissions (not written to the gradebook):")
         for s in sorted(summary.failures):

@@ -62,3 +62,4 @@ class Outcome:
     autograded: str | None = None       # folder with the autograded notebooks, moved into place
     sandbox_seconds: float = 0.0        # time spent building/tearing down sandboxes
     check_seconds: float = 0.0          # time spent preparing and judging trusted checks
+    archive: bytes | None = None        # the autograded folder as bytes (from a Dask worker)

@@ -17,10 +17,13 @@ from .common import CourseError, load_nbgrader_config, read_failures, submitted_
 EPS = 1e-9
 
 
-def collect_stats(root: str, assignment: str) -> dict:
+def collect_stats(root: str, assignment: str, db_url: str | None = None) -> dict:
     from nbgrader.api import Gradebook, MissingEntry
 
-    _, coursedir = load_nbgrader_config(root)
+    from .gradebook import check_gradebook
+
+    _, coursedir = load_nbgrader_config(root, db_url=db_url)
+    check_gradebook(coursedir, assignment)
     failures = read_failures(coursedir, assignment)
     on_disk = set(submitted_students(coursedir, assignment))
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
@@ -221,8 +224,8 @@ def render_html(stats, plots) -> str:
     return "\n".join(parts)
 
 
-def write_report(root: str, assignment: str, output: str | None = None) -> dict:
-    stats = collect_stats(root, assignment)
+def write_report(root: str, assignment: str, output: str | None = None, db_url: str | None = None) -> dict:
+    stats = collect_stats(root, assignment, db_url)
     out_dir = output or os.path.join(stats["coursedir"].root, "reports", assignment)
     os.makedirs(out_dir, exist_ok=True)
     paths = {"html": os.path.join(out_dir, "report.html"),

@@ -7,6 +7,11 @@ course's configuration, in which :class:`~mixlearn.course.trusted.TrustedExecute
 notebook in a sandboxed kernel and judges the trusted checks.  A watchdog enforces the process
 cap and the wall time.  The worker answers with an :class:`~mixlearn.course.records.Outcome`;
 it never writes the real gradebook.
+
+The same worker serves both ways of grading: the local pool (:mod:`mixlearn.course.pool`) starts
+``N`` :class:`WorkerProcess` es on the coordinator's machine; on a Dask cluster
+(:mod:`mixlearn.course.cluster`) every Dask worker starts one :class:`WorkerProcess` on its own
+machine, for a private copy of the course's files that came with the task.
 """
 
 from __future__ import annotations
@@ -289,6 +294,28 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
     result.autograded = out_dir
     result.ok = True
     return result
+
+
+class WorkerProcess:
+    """A grading worker process (:func:`worker_main`) and the pipe to it."""
+
+    def __init__(self, settings: WorkerSettings, mpctx=None):
+        import multiprocessing as mp
+
+        mpctx = mpctx or mp.get_context("spawn")
+        self.conn, child = mpctx.Pipe()
+        self.proc = mpctx.Process(target=worker_main, args=(child, settings), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: Task | None = None
+        self.started = 0.0
+        self.ready = False
+
+    def kill(self):
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=5)
+        self.conn.close()
 
 
 def worker_main(conn, settings: WorkerSettings) -> None:

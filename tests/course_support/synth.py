@@ -235,11 +235,14 @@ def copy_course(src, dst, exclude_students=()):
     return dst
 
 
-def gradebook_snapshot(root, assignment=ASSIGNMENT, course_id="synthetic"):
-    """Everything autograde stores for an assignment, keyed by student (via nbgrader's API)."""
+def gradebook_snapshot(root, assignment=ASSIGNMENT, course_id="synthetic", url=None):
+    """Everything autograde stores for an assignment, keyed by student (via nbgrader's API).
+
+    *url*: another gradebook database than the course's SQLite ``gradebook.db``.
+    """
     from nbgrader.api import Gradebook
 
-    url = "sqlite:///" + os.path.join(root, "gradebook.db")
+    url = url or "sqlite:///" + os.path.join(root, "gradebook.db")
     out = {}
     with Gradebook(url, course_id) as gb:
         for sub in gb.assignment_submissions(assignment):
