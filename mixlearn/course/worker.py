@@ -101,43 +101,6 @@ def _summarise_errors(records) -> str:
                 return "the kernel died while running the notebook"
             if "CellTimeoutError" in last or "TimeoutError" in last:
                 return "the kernel did not answer in time (hung kernel)"
-            return last[:300]
-    for msg in errors:
-        if "kernel became unresponsive" in msg:
-            return "the kernel became unresponsive and could not be interrupted (hung kernel)"
-    return errors[0][:300] if errors else "nbgrader reported an error"
-
-
-class _ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record):
-        # format now: some nbgrader messages reference database objects whose
-        # session is closed later
-        try:
-            record.msg = record.getMessage()
-        except Exception:
-            record.msg = str(record.msg)
-        record.args = None
-        self.records.append(record)
-
-
-def _summarise_errors(records) -> str:
-    """The most useful line out of nbgrader's error log for the summary."""
-    errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
-    for msg in errors:
-        if "Traceback" in msg:
-            lines = [ln for ln in msg.strip().splitlines() if ln.strip()]
-            last = lines[-1]
-            if "NotJSONError" in last or "JSONDecodeError" in last or "ValidationError" in last \
-                    or "NBFormatError" in last or "Notebook does not appear" in last:
-                return "invalid notebook: " + last.split(":", 1)[-1].strip()[:200]
-            if "DeadKernelError" in last:
-                return "the kernel died while running the notebook"
-            if "CellTimeoutError" in last or "TimeoutError" in last:
-                return "the kernel did not answer in time (hung kernel)"
             if "MissingChecks" in last:
                 return last.split(":", 1)[-1].strip()[:300]
             return last[:300]
