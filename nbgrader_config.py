@@ -11,20 +11,47 @@ nbgrader runs ``alembic`` as a subprocess, so the environment's ``bin`` director
 ``nbgrader.apps.NbGraderAPI``.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from mixlearn.course.feedback import FeedbackFilter
+from mixlearn.course.trusted import TrustedComments, TrustedExecute
 
 c = get_config()  # noqa: F821  (provided by traitlets when it executes this file)
 
 c.CourseDirectory.course_id = "mixlearn"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
+# the trusted checks live beside each source notebook and are never released or collected
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "trusted_checks.py"]
 
 # --- generate_assignment -------------------------------------------------------------------------
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # --- autograde -----------------------------------------------------------------------------------
+# Grading model: the student's process computes, the grader's process judges.  TrustedExecute
+# (mixlearn/course/trusted.py) replaces nbgrader's Execute: each autograder test cell runs as a
+# probe of its trusted check (solutions/<a>/trusted_checks.py, hidden inputs drawn from a seed only
+# the grader holds), the kernel runs in a bubblewrap sandbox that sees only its own submission and
+# the student edition of mixlearn (EM switched off), and the verdicts are computed here, outside
+# the sandbox, and are the only output of the test cells that SaveAutoGrades scores.
+c.Autograde.autograde_preprocessors = [
+    TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, TrustedComments, AssignLatePenalties, CheckCellMetadata,
+]
+# Resource limits of each kernel (see mixlearn/course/kernel.py); mixlearn-course overrides them
+# from its command line.  The sandbox needs `apt-get install bubblewrap`.
+c.SandboxedKernelManager.memory = 2 * 1024**3
+c.SandboxedKernelManager.cpu = 600
 # Per-cell limit: a cell that runs longer is interrupted (KeyboardInterrupt in the kernel), gets an
 # error output and therefore no points, and the following cells still run.
 c.Execute.timeout = 60
@@ -43,23 +70,5 @@ c.LimitOutput.max_traceback = 60
 
 
 # --- generate_feedback ---------------------------------------------------------------------------
-class HideTestDetails(NbGraderPreprocessor):  # enabled by default, unlike nbconvert's base class
-    """Keep test failures to their message in feedback.
-
-    The autograded notebook holds the full test cells, hidden tests included, and IPython's
-    tracebacks quote the lines around the failing assertion. For every autograder test cell this
-    replaces each error's traceback by its last line (``AssertionError: <what was expected>``);
-    ``ClearHiddenTests`` (after this one) then removes the hidden test source itself.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        nbg = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and nbg.get("grade") and not nbg.get("solution"):
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    message = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".rstrip(": ")
-                    out["traceback"] = [message]
-        return cell, resources
-
-
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestDetails, ClearHiddenTests]
+# FeedbackFilter: test cells keep only their messages; outputs after the first test cell are dropped
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackFilter, ClearHiddenTests]

@@ -6,6 +6,12 @@ writes a class of submissions (complete solutions, untouched releases and partly
 solved ones), grades identical copies of it both ways, checks that the gradebooks agree
 and prints the wall times, the speed-up and submissions per minute.
 
+The serial reference is ``nbgrader autograde`` with the course's own configuration, so it
+runs the same sandbox and trusted checks; ``serial_plain`` is nbgrader with its stock
+``Execute`` (no sandbox, the notebooks' own asserts), the way the course graded before the
+trusted checks.  Each mixlearn-course run also reports the sandbox's and the checks' cost per
+submission (time spent by the grader building/removing sandboxes and preparing/judging checks).
+
     python benchmarks/bench_course.py                 # 60 submissions of 04_em_n, --jobs 2
     python benchmarks/bench_course.py --n 20 --jobs 2 --assignment 03_em_two
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -86,6 +93,14 @@ def make_class(root, assignment, n, src_name, rel_name):
             nbformat.write(nb, os.path.join(d, f))
 
 
+PLAIN = """
+# benchmark reference: nbgrader's stock autograde pipeline (no sandbox, no trusted checks)
+from nbgrader.preprocessors import Execute
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+"""
+
+
 def scores(root, assignment):
     con = sqlite3.connect(os.path.join(root, "gradebook.db"))
     rows = con.execute(
@@ -107,6 +122,7 @@ def main(argv=None):
                     help="comma-separated: fresh (a new kernel process per submission, the default "
                          "of mixlearn-course) and/or prefork (kernels forked from a kernel server)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary courses")
+    ap.add_argument("--no-plain", action="store_true", help="skip the stock-nbgrader reference run")
     args = ap.parse_args(argv)
 
     tmp = tempfile.mkdtemp(prefix="bench-course-")
@@ -126,6 +142,16 @@ def main(argv=None):
             "serial_nbgrader_s": round(t_serial, 1),
             "serial_per_min": round(args.n / t_serial * 60, 1), "serial_exit": r1.returncode,
         }
+        if not args.no_plain:
+            plain = base + "-plain"
+            shutil.copytree(base, plain)
+            with open(os.path.join(plain, "nbgrader_config.py"), "a") as fh:
+                fh.write(PLAIN)
+            t0 = time.monotonic()
+            _run([sys.executable, "-m", "nbgrader", "autograde", args.assignment], plain, check=False)
+            t_plain = time.monotonic() - t0
+            out["serial_plain"] = {"seconds": round(t_plain, 1), "per_min": round(args.n / t_plain * 60, 1),
+                                   "same_grades": scores(plain, args.assignment) == scores(serial, args.assignment)}
         ok = True
         for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
             parallel = f"{base}-{mode}"
@@ -139,6 +165,12 @@ def main(argv=None):
             out[mode] = {"seconds": round(t_par, 1), "speedup": round(t_serial / t_par, 2),
                          "per_min": round(args.n / t_par * 60, 1), "same_grades": same,
                          "exit": r2.returncode}
+            if "serial_plain" in out:
+                out[mode]["speedup_vs_plain"] = round(out["serial_plain"]["seconds"] / t_par, 2)
+            m = re.search(r"per submission: sandbox (\d+) ms, trusted checks (\d+) ms", r2.stderr)
+            if m:
+                out[mode]["sandbox_ms_per_submission"] = int(m.group(1))
+                out[mode]["checks_ms_per_submission"] = int(m.group(2))
             if r2.returncode != 0:
                 print(r2.stderr[-3000:], file=sys.stderr)
             ok = ok and same and r2.returncode == 0

@@ -7,6 +7,8 @@ Where to find what:
 * ``mixlearn.em``: EM for the mixing weights of known components (the E-step is ``e_step``);
 * ``mixlearn.gaussian_mixture`` / ``mixlearn.bernoulli_mixture``: estimators that learn
   every parameter, with scikit-learn's conventions (the shared EM loop is in ``_base``);
+  NaN in their data marks a missing value, which EM treats as a latent variable
+  (``impute`` and ``sample_missing`` fill them in);
 * ``mixlearn.datasets``: Old Faithful and the marble simulator.
 """
 

@@ -1,11 +1,19 @@
 """The EM loop shared by the mixture estimators, with scikit-learn's estimator conventions.
 
-A subclass supplies the model-specific pieces as small methods:
+``BaseMixture`` holds what the estimators share: the constructor parameters common to all of
+them, their validation (including ``weights_init`` and ``means_init``), the initialisation, the
+EM loop, scoring, sampling and the handling of missing values (NaN). A subclass supplies the
+model-specific pieces as small methods:
 
-* ``_check_X(X)``: validate the data;
-* ``_initialize(X, sample_weight, rng)``: set starting parameters;
-* ``_estimate_weighted_log_prob(X)``: the (K, N) array ``log w_k + log p(x_n | k)``;
-* ``_m_step(X, resp, sample_weight)``: new parameters from (K, N) responsibilities;
+* ``_check_X(X)``: validate the data (NaN allowed, it marks a missing value);
+* ``_prepare(X)``: a ``PreparedData`` holding ``X`` and any per-``X`` precomputation; the E- and
+  M-steps receive it explicitly, nothing is cached on the estimator;
+* ``_estimate_weighted_log_prob(data)``: the (K, N) array ``log w_k + log p(x_n | k)``, with
+  ``p`` the density of the *observed* coordinates of ``x_n``;
+* ``_m_step(data, resp, sample_weight)``: new parameters from (K, N) responsibilities, using
+  expected sufficient statistics for missing values;
+* ``_impute(data, resp)`` / ``_sample_missing(data, labels, rng)``: conditional expectation and
+  conditional draws of the missing values;
 * ``_get_parameters()`` / ``_set_parameters(params)``, ``_n_parameters()``, ``_sample(n, rng)``.
 
 Responsibilities are held as (K, N), components by samples: the log-sum-exp over
@@ -18,19 +26,53 @@ import warnings
 import numpy as np
 
 from ._logsumexp import logsumexp_components, normalize_components
+from ._missing import PreparedData
 from ._validation import (
+    check_data,
+    check_missing,
     check_nonneg_real,
     check_positive_int,
     check_random_state,
     check_sample_weight,
+    check_weights,
 )
-from .exceptions import ConvergenceWarning, NotFittedError
+from .exceptions import ConvergenceWarning, not_fitted_error
 
 
 class BaseMixture:
-    """Common EM fitting, scoring and parameter handling for mixture estimators."""
+    """Common EM fitting, scoring and parameter handling for mixture estimators.
 
-    _init_methods = ()
+    The constructor takes the parameters every mixture shares; a subclass's ``__init__`` lists
+    all of its parameters explicitly (scikit-learn reads them from its signature) and passes
+    these on.
+    """
+
+    _init_methods = ("k-means++", "kmeans", "random", "random_from_data")
+
+    def __init__(
+        self,
+        n_components,
+        *,
+        tol,
+        max_iter,
+        n_init,
+        init_params,
+        weights_init,
+        means_init,
+        random_state,
+        warm_start,
+        callback,
+    ):
+        self.n_components = n_components
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.callback = callback
 
     # -- scikit-learn estimator protocol -------------------------------------------------------
     @classmethod
@@ -58,7 +100,11 @@ class BaseMixture:
         """
         from sklearn.utils import InputTags, Tags, TargetTags
 
-        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False), input_tags=InputTags())
+        return Tags(
+            estimator_type="density_estimator",
+            target_tags=TargetTags(required=False),
+            input_tags=InputTags(allow_nan=True),
+        )
 
     def __repr__(self):
         defaults = {
@@ -76,7 +122,8 @@ class BaseMixture:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     # -- validation ----------------------------------------------------------------------------
-    def _validate_common_params(self, n_samples):
+    def _validate_common_params(self, X):
+        n_samples, n_features = X.shape
         check_positive_int(self.n_components, "n_components")
         if self.n_components > n_samples:
             raise ValueError(
@@ -89,10 +136,23 @@ class BaseMixture:
             raise ValueError(f"init_params must be one of {list(self._init_methods)}, got {self.init_params!r}.")
         if self.callback is not None and not callable(self.callback):
             raise TypeError(f"callback must be callable as callback(model, iteration) or None, got {self.callback!r}.")
+        k = self.n_components
+        if self.weights_init is not None:
+            check_weights(self.weights_init, k, "weights_init")
+        if self.means_init is not None:
+            means = check_data(self.means_init, "means_init", ndim=2)
+            if means.shape != (k, n_features):
+                raise ValueError(
+                    f"means_init must have shape ({k}, {n_features}), one row per component, got {means.shape}."
+                )
+            self._check_means_init(means)
+
+    def _check_means_init(self, means):
+        """Hook: model-specific checks of ``means_init`` (already a (K, D) finite array)."""
 
     def _check_is_fitted(self):
         if not hasattr(self, "weights_"):
-            raise NotFittedError(
+            raise not_fitted_error(
                 f"This {type(self).__name__} instance is not fitted yet; call fit(X) before using this method."
             )
 
@@ -100,13 +160,40 @@ class BaseMixture:
         self._check_is_fitted()
         X = self._check_X(X)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}.")
-        return X
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features "
+                "as input (the number it was fitted with); pass data with the same columns."
+            )
+        return check_missing(X, "X", columns=False)
+
+    def _prepare(self, X):
+        """Hook: ``X`` (validated, NaN = missing) ready for the E- and M-steps."""
+        return PreparedData(X)
+
+    # -- initialisation ------------------------------------------------------------------------
+    def _initialize(self, data, sample_weight, rng):
+        """Starting parameters: an M-step on responsibilities from ``init_params``, then the
+        user's ``*_init`` values. With missing values the first M-step sees each missing value
+        replaced by its column's observed mean (only to start; EM then treats them exactly)."""
+        if data.patterns is None:
+            start = data
+        else:
+            start = self._prepare(data.patterns.mean_filled())
+        resp = initial_responsibilities(start.X, self.n_components, self.init_params, rng)
+        self._m_step(start, resp, sample_weight)
+        self._apply_init_values()
+
+    def _apply_init_values(self):
+        """Replace the starting parameters by ``weights_init`` / ``means_init`` when given."""
+        if self.weights_init is not None:
+            self.weights_ = check_weights(self.weights_init, self.n_components, "weights_init")
+        if self.means_init is not None:
+            self.means_ = np.array(self.means_init, dtype=float)
 
     # -- EM ------------------------------------------------------------------------------------
-    def _e_step(self, X, sample_weight):
+    def _e_step(self, data, sample_weight):
         """Responsibilities (K, N) and the (weighted) mean log-likelihood per sample."""
-        resp, log_px = normalize_components(self._estimate_weighted_log_prob(X))
+        resp, log_px = normalize_components(self._estimate_weighted_log_prob(data))
         if not np.all(np.isfinite(log_px)):
             raise ValueError("X has samples with zero probability under every component; check the data.")
         if sample_weight is None:
@@ -119,8 +206,12 @@ class BaseMixture:
         Runs ``n_init`` times from different starts (once with ``warm_start`` after a first
         fit) and keeps the run with the highest log-likelihood. Stops a run when the mean
         per-sample log-likelihood changes by less than ``tol``.
+
+        ``X`` may contain NaN for missing values: the likelihood is then that of the observed
+        values (the missing ones integrated out), and EM treats the missing values as latent
+        variables. A row with no observed value, or a column never observed, is an error.
         """
-        X = self._check_X(X)
+        X = check_missing(self._check_X(X), "X", columns=True)
         self._validate_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
@@ -128,11 +219,9 @@ class BaseMixture:
         warm = self.warm_start and hasattr(self, "converged_")
         self.n_features_in_ = X.shape[1]
 
-        self._begin_fit()
-        try:
-            runs = [self._run_em(X, sample_weight, rng, initialize=not warm) for _ in range(1 if warm else self.n_init)]
-        finally:
-            self._end_fit()
+        data = self._prepare(X)
+        sample_weight = data.to_working_order(sample_weight)
+        runs = [self._run_em(data, sample_weight, rng, initialize=not warm) for _ in range(1 if warm else self.n_init)]
         lls, weights, params, converged = max(runs, key=lambda run: run[0][-1])
 
         self._set_parameters(params)
@@ -149,15 +238,15 @@ class BaseMixture:
             )
         return self
 
-    def _run_em(self, X, sample_weight, rng, initialize):
+    def _run_em(self, data, sample_weight, rng, initialize):
         """One EM run: returns (mean log-likelihoods, weights per iteration, parameters, converged)."""
         if initialize:
-            self._initialize(X, sample_weight, rng)
-        resp, ll = self._e_step(X, sample_weight)
+            self._initialize(data, sample_weight, rng)
+        resp, ll = self._e_step(data, sample_weight)
         lls, weights = [ll], [self.weights_.copy()]
         for iteration in range(1, self.max_iter + 1):
-            self._m_step(X, resp, sample_weight)
-            resp, ll_new = self._e_step(X, sample_weight)
+            self._m_step(data, resp, sample_weight)
+            resp, ll_new = self._e_step(data, sample_weight)
             lls.append(ll_new)
             weights.append(self.weights_.copy())
             self.n_iter_, self.lower_bound_ = iteration, ll_new
@@ -168,35 +257,111 @@ class BaseMixture:
             ll = ll_new
         return lls, weights, self._get_parameters(), False
 
-    def _begin_fit(self):
-        """Hook: a subclass may cache per-fit work on X (called before the first E-step)."""
-
-    def _end_fit(self):
-        """Hook: drop whatever ``_begin_fit`` allowed to be cached."""
-
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most likely component of each sample."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
     # -- inference -----------------------------------------------------------------------------
+    # Rows with NaN are scored by the density of their observed coordinates.
     def score_samples(self, X):
-        """Log-likelihood ``log p(x_n)`` of each sample, shape (n_samples,)."""
-        X = self._check_predict_X(X)
-        return logsumexp_components(self._estimate_weighted_log_prob(X))
+        """Log-likelihood ``log p(x_n)`` of each sample, shape (n_samples,).
+
+        For a sample with missing values (NaN) this is the log-density of its observed values.
+        """
+        data = self._prepare(self._check_predict_X(X))
+        return data.to_input_order(logsumexp_components(self._estimate_weighted_log_prob(data)))
 
     def score(self, X, y=None):
-        """Mean log-likelihood per sample."""
+        """Mean log-likelihood per sample (of the observed values, for samples with NaN)."""
         return float(self.score_samples(X).mean())
 
     def predict_proba(self, X):
-        """Posterior probability of each component for each sample, shape (n_samples, n_components)."""
-        X = self._check_predict_X(X)
-        return self._e_step(X, None)[0].T
+        """Posterior probability of each component for each sample, shape (n_samples, n_components).
+
+        For a sample with missing values (NaN) the posterior given its observed values.
+        """
+        data = self._prepare(self._check_predict_X(X))
+        return data.to_input_order(self._e_step(data, None)[0].T)
 
     def predict(self, X):
-        """The most likely component (index) of each sample."""
-        X = self._check_predict_X(X)
-        return np.argmax(self._estimate_weighted_log_prob(X), axis=0)
+        """The most likely component (index) of each sample (given its observed values)."""
+        data = self._prepare(self._check_predict_X(X))
+        return data.to_input_order(np.argmax(self._estimate_weighted_log_prob(data), axis=0))
+
+    def impute(self, X):
+        """``X`` with each missing value (NaN) replaced by its conditional expectation.
+
+        The expectation is taken under the fitted mixture given the sample's observed values:
+        ``E[x_mis | x_obs] = sum_k P(k | x_obs) E[x_mis | x_obs, k]``, the responsibilities
+        coming from the observed values only. Observed values are returned unchanged; ``X`` is
+        not modified. Imputed values are best guesses: their spread is smaller than the data's
+        (use :meth:`sample_missing` for draws that keep it).
+
+        Parameters
+        ----------
+        X : array-like (n_samples, n_features)
+            Data with NaN for the missing values; each row needs at least one observed value.
+
+        Returns
+        -------
+        ndarray (n_samples, n_features)
+            A new array without NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mixlearn import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.multivariate_normal([0, 0], [[1, 0.9], [0.9, 1]], size=2000)
+        >>> gm = GaussianMixture(1, random_state=0).fit(X)
+        >>> gm.impute([[2.0, np.nan]]).round(1)  # about 0.9 * 2
+        array([[2. , 1.8]])
+        """
+        data = self._prepare(self._check_predict_X(X))
+        if data.patterns is None:
+            return data.X.copy()
+        resp = self._e_step(data, None)[0]
+        return data.to_input_order(self._impute(data, resp))
+
+    def sample_missing(self, X, random_state=None):
+        """``X`` with each missing value (NaN) replaced by a draw from its conditional distribution.
+
+        For each sample a component is drawn from ``P(k | x_obs)``, then the missing values from
+        that component's distribution given the observed ones. Repeating this gives multiple
+        imputations, whose spread shows the uncertainty that :meth:`impute` hides. Observed
+        values are returned unchanged; ``X`` is not modified.
+
+        Parameters
+        ----------
+        X : array-like (n_samples, n_features)
+            Data with NaN for the missing values; each row needs at least one observed value.
+        random_state : None, int or numpy Generator
+            Uses the estimator's ``random_state`` when None.
+
+        Returns
+        -------
+        ndarray (n_samples, n_features)
+            A new array without NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mixlearn import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.multivariate_normal([0, 0], [[1, 0.9], [0.9, 1]], size=2000)
+        >>> gm = GaussianMixture(1, random_state=0).fit(X)
+        >>> draws = gm.sample_missing(np.tile([2.0, np.nan], (4000, 1)), random_state=1)[:, 1]
+        >>> round(float(draws.mean()), 1), round(float(draws.var()), 1)  # about 0.9 * 2 and 1 - 0.9**2
+        (1.8, 0.2)
+        """
+        data = self._prepare(self._check_predict_X(X))
+        if data.patterns is None:
+            return data.X.copy()
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        resp = self._e_step(data, None)[0]
+        cumulative = np.cumsum(resp, axis=0)
+        labels = np.minimum((cumulative < rng.random(data.n_samples) * cumulative[-1]).sum(axis=0), self.n_components - 1)
+        return data.to_input_order(self._sample_missing(data, labels, rng))
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the fitted mixture; returns ``(X, labels)``.
@@ -211,12 +376,12 @@ class BaseMixture:
         return self._sample(counts, rng), labels
 
     def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better)."""
+        """Bayesian information criterion on ``X`` (lower is better; observed-data likelihood)."""
         X = self._check_predict_X(X)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
     def aic(self, X):
-        """Akaike information criterion on ``X`` (lower is better)."""
+        """Akaike information criterion on ``X`` (lower is better; observed-data likelihood)."""
         X = self._check_predict_X(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 

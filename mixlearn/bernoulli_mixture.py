@@ -8,10 +8,12 @@ independently of the other features, so
 Typical data: binarised images of digits, yes/no questionnaires, presence/absence tables.
 """
 
+from numbers import Real
+
 import numpy as np
 
-from ._base import BaseMixture, initial_responsibilities
-from ._validation import check_binary, check_data, check_nonneg_real, check_weights
+from ._base import BaseMixture
+from ._validation import check_binary, check_data, check_nonneg_real
 
 __all__ = ["BernoulliMixture"]
 
@@ -37,6 +39,13 @@ class BernoulliMixture(BaseMixture):
     warm_start : bool, default False
     callback : callable, optional
         ``callback(model, iteration)`` after every EM iteration.
+    binarize : None or float, default None
+        None: ``X`` must hold 0 and 1 (and NaN for missing entries). A number ``t``: values
+        above ``t`` count as 1, the others as 0 (NaN stays missing), as scikit-learn's
+        ``BernoulliNB(binarize=t)`` does.
+
+    Missing entries (NaN) are latent variables: the likelihood is that of the observed entries,
+    and :meth:`impute` gives the conditional probability that a missing entry is 1.
 
     Attributes
     ----------
@@ -56,9 +65,12 @@ class BernoulliMixture(BaseMixture):
     >>> bm = BernoulliMixture(2, random_state=0).fit(X)
     >>> np.sort(bm.means_[:, 0]).round(1).tolist()
     [0.1, 0.9]
-    """
 
-    _init_methods = ("k-means++", "kmeans", "random", "random_from_data")
+    With a missing entry, the others say which prototype the row follows:
+
+    >>> bm.impute([[1, 1, 0, np.nan]]).round(1)
+    array([[1. , 1. , 0. , 0.1]])
+    """
 
     def __init__(
         self,
@@ -74,34 +86,39 @@ class BernoulliMixture(BaseMixture):
         random_state=None,
         warm_start=False,
         callback=None,
+        binarize=None,
     ):
-        self.n_components = n_components
-        self.tol = tol
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            weights_init=weights_init,
+            means_init=means_init,
+            random_state=random_state,
+            warm_start=warm_start,
+            callback=callback,
+        )
         self.min_prob = min_prob
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.callback = callback
+        self.binarize = binarize
 
     def _check_X(self, X):
-        return check_binary(X, "X", ndim=2)
+        if self.binarize is None:
+            return check_binary(X, "X", ndim=2, allow_nan=True)
+        if isinstance(self.binarize, bool) or not isinstance(self.binarize, (Real, np.integer, np.floating)):
+            raise TypeError(f"binarize must be None or a number (the threshold), got {self.binarize!r}.")
+        arr = check_data(X, "X", ndim=2, allow_nan=True)
+        return np.where(np.isnan(arr), np.nan, (arr > self.binarize).astype(float))
 
     def _validate_params(self, X):
-        self._validate_common_params(X.shape[0])
+        self._validate_common_params(X)
         if check_nonneg_real(self.min_prob, "min_prob") >= 0.5:
             raise ValueError(f"min_prob must be < 0.5, got {self.min_prob}.")
-        if self.weights_init is not None:
-            check_weights(self.weights_init, self.n_components, "weights_init")
-        if self.means_init is not None:
-            means = check_data(self.means_init, "means_init", ndim=2)
-            if means.shape != (self.n_components, X.shape[1]):
-                raise ValueError(f"means_init must have shape ({self.n_components}, {X.shape[1]}), got {means.shape}.")
-            if np.any((means < 0) | (means > 1)):
-                raise ValueError("means_init must hold probabilities in [0, 1].")
+
+    def _check_means_init(self, means):
+        if np.any((means < 0) | (means > 1)):
+            raise ValueError("means_init must hold probabilities in [0, 1].")
 
     def _get_parameters(self):
         return (self.weights_, self.means_)
@@ -109,29 +126,45 @@ class BernoulliMixture(BaseMixture):
     def _set_parameters(self, params):
         self.weights_, self.means_ = params
 
-    def _initialize(self, X, sample_weight, rng):
-        resp = initial_responsibilities(X, self.n_components, self.init_params, rng)
-        self._m_step(X, resp, sample_weight)
-        if self.weights_init is not None:
-            self.weights_ = check_weights(self.weights_init, self.n_components, "weights_init")
+    def _apply_init_values(self):
+        super()._apply_init_values()
         if self.means_init is not None:
-            self.means_ = np.clip(np.array(self.means_init, dtype=float), self.min_prob, 1 - self.min_prob)
+            self.means_ = np.clip(self.means_, self.min_prob, 1 - self.min_prob)
 
-    # E-step: log densities, (K, N)
-    def _estimate_weighted_log_prob(self, X):
+    # E-step: log densities, (K, N); a missing entry contributes nothing (summed out)
+    def _estimate_weighted_log_prob(self, data):
         log_on = np.log(self.means_)
         log_off = np.log1p(-self.means_)
-        out = (log_on - log_off) @ X.T
-        out += (log_off.sum(axis=1) + np.log(self.weights_))[:, None]
+        if data.patterns is None:
+            out = (log_on - log_off) @ data.X.T
+            out += (log_off.sum(axis=1) + np.log(self.weights_))[:, None]
+            return out
+        out = (log_on - log_off) @ data.patterns.X0.T
+        out += log_off @ data.patterns.observed.T
+        out += np.log(self.weights_)[:, None]
         return out
 
-    # M-step
-    def _m_step(self, X, resp, sample_weight):
+    # M-step; a missing entry counts with its expectation under the current parameters, mu_kd
+    def _m_step(self, data, resp, sample_weight):
         if sample_weight is not None:
             resp = resp * sample_weight
         nk = resp.sum(axis=1) + 10 * np.finfo(float).eps
+        if data.patterns is None:
+            successes = resp @ data.X
+        else:
+            successes = resp @ data.patterns.X0 + (resp @ (1.0 - data.patterns.observed)) * self.means_
         self.weights_ = nk / nk.sum()
-        self.means_ = np.clip((resp @ X) / nk[:, None], self.min_prob, 1 - self.min_prob)
+        self.means_ = np.clip(successes / nk[:, None], self.min_prob, 1 - self.min_prob)
+
+    # missing values: E[x_d | x_obs] = sum_k P(k | x_obs) mu_kd, since features are independent given k
+    def _impute(self, data, resp):
+        p = data.patterns
+        return np.where(p.observed > 0, p.X0, resp.T @ self.means_)
+
+    def _sample_missing(self, data, labels, rng):
+        p = data.patterns
+        draws = (rng.random(p.X0.shape) < self.means_[labels]).astype(float)
+        return np.where(p.observed > 0, p.X0, draws)
 
     def _n_parameters(self):
         k, d = self.means_.shape

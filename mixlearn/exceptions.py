@@ -11,3 +11,24 @@ class IdentifiabilityWarning(UserWarning):
 
 class NotFittedError(ValueError, AttributeError):
     """An estimator was used before ``fit`` was called."""
+
+
+_SKLEARN_COMPATIBLE = {}
+
+
+def not_fitted_error(message):
+    """A :class:`NotFittedError` that is also scikit-learn's ``NotFittedError`` when that is loaded.
+
+    Code that catches scikit-learn's class (its estimator checks, for example) must have imported
+    ``sklearn.exceptions`` already, so looking it up in ``sys.modules`` at raise time is enough:
+    mixlearn itself never imports scikit-learn.
+    """
+    import sys
+
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    if sklearn_exceptions is None:
+        return NotFittedError(message)
+    base = sklearn_exceptions.NotFittedError
+    if base not in _SKLEARN_COMPATIBLE:
+        _SKLEARN_COMPATIBLE[base] = type("NotFittedError", (NotFittedError, base), {"__module__": __name__})
+    return _SKLEARN_COMPATIBLE[base](message)

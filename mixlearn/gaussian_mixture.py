@@ -2,21 +2,25 @@
 
 The E-step is ``_estimate_weighted_log_prob`` (log densities in (K, N) layout,
 turned into responsibilities by the shared loop in ``_base``); the M-step is
-``_m_step``. Covariances are parametrised through the Cholesky factors of the
-precision matrices, so the log-density needs no matrix inverse and no
-determinant of a possibly ill-conditioned matrix.
+``_m_step``. Both delegate to plain functions that take every input explicitly:
+``_gaussian_kernels`` for rows without missing values (with the fast path), and
+``_gaussian_missing`` for rows with NaN. Covariances are
+parametrised through the Cholesky factors of the precision matrices, so the
+log-density of complete rows needs no matrix inverse and no determinant of a possibly
+ill-conditioned matrix.
 """
 
 import numpy as np
 from scipy import linalg
 
-from ._base import BaseMixture, initial_responsibilities
-from ._validation import check_data, check_nonneg_real, check_weights
+from . import _gaussian_missing as missing
+from ._base import BaseMixture
+from ._gaussian_kernels import m_step_complete, quadratic_features, weighted_log_prob_complete
+from ._validation import check_data, check_nonneg_real
 
 __all__ = ["GaussianMixture"]
 
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-_LOG_2PI = np.log(2 * np.pi)
 
 
 def _covariance_shape(covariance_type, n_components, n_features):
@@ -100,6 +104,15 @@ class GaussianMixture(BaseMixture):
     ``reg_covar`` floor) the log-likelihood can dip by a tiny amount, as in scikit-learn. Such a
     component is usually a sign of too many components.
 
+    Missing values (NaN, any covariance type): the E-step uses each row's observed coordinates
+    (the marginal Gaussians of the components), the M-step the expected sufficient statistics
+    (the conditional means of the missing coordinates, and their conditional covariances added
+    to the second moments). This is exact EM for the observed-data likelihood, which ``score``,
+    ``score_samples``, ``predict_proba``, ``predict``, ``bic`` and ``aic`` also use. Rows sharing a
+    missingness pattern are processed together (patterns with few rows are stacked), and complete
+    rows keep the fast path, so an iteration costs a small multiple of a complete-data one (see
+    ``benchmarks/bench_gmm.py``); without NaN the computation is the complete-data one, unchanged.
+
     Examples
     --------
     >>> from mixlearn import GaussianMixture
@@ -107,9 +120,17 @@ class GaussianMixture(BaseMixture):
     >>> gm = GaussianMixture(2, random_state=0, tol=1e-8).fit(load_faithful())
     >>> round(gm.score(load_faithful()) * 272, 2)
     -1130.26
-    """
 
-    _init_methods = ("k-means++", "kmeans", "random", "random_from_data")
+    Missing values are NaN. EM integrates them out, and ``impute`` fills them in with their
+    conditional expectation (here from the eruption's duration):
+
+    >>> import numpy as np
+    >>> X = load_faithful().copy()
+    >>> X[::4, 1] = np.nan  # every fourth waiting time lost
+    >>> gm = GaussianMixture(2, random_state=0, tol=1e-8).fit(X)
+    >>> X[0], gm.impute(X[:1]).round(1)
+    (array([3.6, nan]), array([[ 3.6, 77.2]]))
+    """
 
     def __init__(
         self,
@@ -128,36 +149,32 @@ class GaussianMixture(BaseMixture):
         warm_start=False,
         callback=None,
     ):
-        self.n_components = n_components
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            weights_init=weights_init,
+            means_init=means_init,
+            random_state=random_state,
+            warm_start=warm_start,
+            callback=callback,
+        )
         self.covariance_type = covariance_type
-        self.tol = tol
         self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
         self.covariances_init = covariances_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.callback = callback
 
     # -- validation ----------------------------------------------------------------------------
     def _check_X(self, X):
-        return check_data(X, "X", ndim=2)
+        return check_data(X, "X", ndim=2, allow_nan=True)
 
     def _validate_params(self, X):
         if self.covariance_type not in _COVARIANCE_TYPES:
             raise ValueError(f"covariance_type must be one of {list(_COVARIANCE_TYPES)}, got {self.covariance_type!r}.")
-        self._validate_common_params(X.shape[0])
+        self._validate_common_params(X)
         check_nonneg_real(self.reg_covar, "reg_covar")
         k, d = self.n_components, X.shape[1]
-        if self.weights_init is not None:
-            check_weights(self.weights_init, k, "weights_init")
-        if self.means_init is not None:
-            means = check_data(self.means_init, "means_init", ndim=2)
-            if means.shape != (k, d):
-                raise ValueError(f"means_init must have shape ({k}, {d}), got {means.shape}.")
         if self.covariances_init is not None:
             cov = np.asarray(self.covariances_init, dtype=float)
             if not np.all(np.isfinite(cov)):
@@ -187,169 +204,52 @@ class GaussianMixture(BaseMixture):
         else:
             self.precisions_ = pc**2
 
-    def _initialize(self, X, sample_weight, rng):
-        resp = initial_responsibilities(X, self.n_components, self.init_params, rng)
-        self._m_step(X, resp, sample_weight)
-        if self.weights_init is not None:
-            self.weights_ = check_weights(self.weights_init, self.n_components, "weights_init")
-        if self.means_init is not None:
-            self.means_ = np.array(self.means_init, dtype=float)
+    def _apply_init_values(self):
+        super()._apply_init_values()
         if self.covariances_init is not None:
             self.covariances_ = np.array(self.covariances_init, dtype=float)
             self.precisions_cholesky_ = _precision_cholesky(self.covariances_, self.covariance_type, "covariances_init")
 
-    # -- quadratic features (the fast path for full and tied covariances) ----------------------
-    #
-    # (x - m)^T P (x - m) = sum_ij P_ij x_i x_j - 2 (P m)^T x + m^T P m is linear in the
-    # features z(x) = (1, x_1..x_D, x_i x_j for i <= j). Holding z for all samples as an
-    # (F, N) array turns the E-step for all K components into one matrix product W @ Z, and
-    # the M-step's sufficient statistics into one product resp @ Z.T. The data are shifted
-    # to their mean first; components far from the data's centre relative to their spread
-    # (where the expansion would lose digits) use the direct formulas instead.
-
-    _MAX_FEATURE_CELLS = 20_000_000  # F * N; above this the features would use > 160 MB
-    _CANCELLATION_LIMIT = 1e7  # |shifted scale|^2 / variance beyond which we use direct formulas
-
-    def _features(self, X):
-        cache = getattr(self, "_feature_cache", None)
-        if cache is not None and cache[0] is X:
-            return cache[1]
-        n, d = X.shape
-        iu = np.triu_indices(d)
-        if (1 + d + len(iu[0])) * n > self._MAX_FEATURE_CELLS or self.covariance_type not in ("full", "tied"):
-            feats = None
+    def _prepare(self, X):
+        data = super()._prepare(X)
+        if data.patterns is None:
+            data.features = quadratic_features(data.X, self.covariance_type)
         else:
-            shift = X.mean(axis=0)
-            xs = (X - shift).T  # (D, N)
-            Z = np.empty((1 + d + len(iu[0]), n))
-            Z[0] = 1.0
-            Z[1 : d + 1] = xs
-            np.multiply(xs[iu[0]], xs[iu[1]], out=Z[d + 1 :])
-            radius2 = float(np.max(np.einsum("dn,dn->n", xs, xs)))
-            feats = (shift, Z, iu, radius2)
-        if getattr(self, "_fitting", False):  # keep them for the iterations of this fit only
-            self._feature_cache = (X, feats)
-        return feats
-
-    def _begin_fit(self):
-        self._fitting = True
-
-    def _end_fit(self):
-        self._fitting = False
-        self._feature_cache = None
-
-    def _chol(self, k):
-        return self.precisions_cholesky_[k] if self.covariance_type == "full" else self.precisions_cholesky_
+            data.features = missing.missing_features(data.patterns, self.covariance_type)
+        return data
 
     # -- E-step: log densities -----------------------------------------------------------------
-    def _estimate_weighted_log_prob(self, X):
-        """(K, N) array of ``log w_k + log N(x_n | mean_k, cov_k)``."""
-        n, d = X.shape
-        means, pc, ctype = self.means_, self.precisions_cholesky_, self.covariance_type
-        if ctype in ("full", "tied"):
-            feats = self._features(X)
-            out = np.empty((self.n_components, n))
-            direct = range(self.n_components)
-            if feats is not None:
-                shift, Z, iu, radius2 = feats
-                W = np.empty((self.n_components, Z.shape[0]))
-                direct = []
-                for k in range(self.n_components):
-                    chol = self._chol(k)
-                    prec = chol @ chol.T
-                    m = means[k] - shift
-                    scale = max(radius2, float(m @ m)) * np.trace(prec)
-                    if scale > self._CANCELLATION_LIMIT * 1e3:
-                        direct.append(k)
-                        continue
-                    pm = prec @ m
-                    quad = prec[iu] * np.where(iu[0] == iu[1], 1.0, 2.0)
-                    W[k, 0] = m @ pm
-                    W[k, 1 : d + 1] = -2.0 * pm
-                    W[k, d + 1 :] = quad
-                np.matmul(W, Z, out=out)
-            for k in direct:
-                chol = self._chol(k)
-                y = X @ chol
-                y -= means[k] @ chol
-                out[k] = np.einsum("nd,nd->n", y, y)
-            if ctype == "full":
-                log_det = np.log(np.diagonal(pc, axis1=1, axis2=2)).sum(axis=1)
-            else:
-                log_det = np.full(self.n_components, np.log(np.diag(pc)).sum())
-        elif ctype == "diag":
-            prec = pc**2
-            out = (
-                np.sum(means**2 * prec, axis=1)[:, None]
-                - 2.0 * (means * prec) @ X.T
-                + prec @ (X**2).T
-            )
-            log_det = np.log(pc).sum(axis=1)
-        else:  # spherical
-            prec = pc**2
-            sq = np.einsum("nd,nd->n", X, X)
-            out = (
-                (np.sum(means**2, axis=1) * prec)[:, None]
-                - 2.0 * (means @ X.T) * prec[:, None]
-                + prec[:, None] * sq[None, :]
-            )
-            log_det = d * np.log(pc)
-        out *= -0.5
-        with np.errstate(divide="ignore"):
-            out += (log_det - 0.5 * d * _LOG_2PI + np.log(self.weights_))[:, None]
-        return out
+    def _estimate_weighted_log_prob(self, data):
+        """(K, N) array of ``log w_k + log N(x_n | mean_k, cov_k)`` (observed coordinates of ``x_n``)."""
+        args = (self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
+        if data.patterns is None:
+            return weighted_log_prob_complete(data.X, *args, data.features)
+        return missing.weighted_log_prob(data.patterns, *args, self.covariances_, data.features)
 
     # -- M-step --------------------------------------------------------------------------------
-    def _m_step(self, X, resp, sample_weight):
-        """Weights, means and covariances from (K, N) responsibilities."""
-        if sample_weight is not None:
-            resp = resp * sample_weight
-        d = X.shape[1]
-        reg = self.reg_covar
-        ctype = self.covariance_type
-        feats = self._features(X) if ctype in ("full", "tied") else None
-        if feats is not None:
-            shift, Z, iu, _ = feats
-            stats = resp @ Z.T  # (K, F): sum r, sum r x, sum r x_i x_j
-            nk = stats[:, 0] + 10 * np.finfo(float).eps
-            shifted_means = stats[:, 1 : d + 1] / nk[:, None]
-            means = shifted_means + shift
-            second = np.empty((self.n_components, d, d))
-            second[:, iu[0], iu[1]] = stats[:, d + 1 :] / nk[:, None]
-            second[:, iu[1], iu[0]] = second[:, iu[0], iu[1]]
-            scatter = second - shifted_means[:, :, None] * shifted_means[:, None, :]
+    def _m_step(self, data, resp, sample_weight):
+        """Weights, means and covariances from (K, N) responsibilities.
+
+        With missing values, the sufficient statistics are their expectations given the
+        observed values under the current parameters (conditional means, plus the conditional
+        covariance of the missing coordinates in the second moments).
+        """
+        if data.patterns is None:
+            params = m_step_complete(data.X, resp, sample_weight, self.covariance_type, self.reg_covar, data.features)
         else:
-            nk = resp.sum(axis=1) + 10 * np.finfo(float).eps
-            means = (resp @ X) / nk[:, None]
-        if ctype == "full":
-            cov = np.empty((self.n_components, d, d))
-            for k in range(self.n_components):
-                if feats is not None:
-                    var = np.diagonal(scatter[k])
-                    m2 = float(shifted_means[k] @ shifted_means[k])
-                    if np.all(var > 0) and m2 <= self._CANCELLATION_LIMIT * var.min():
-                        cov[k] = scatter[k]
-                        cov[k].flat[:: d + 1] += reg
-                        continue
-                diff = X - means[k]
-                cov[k] = (resp[k][:, None] * diff).T @ diff / nk[k]
-                cov[k].flat[:: d + 1] += reg
-        elif ctype == "tied":
-            if feats is not None:
-                cov = np.einsum("k,kij->ij", nk, scatter)
-            else:
-                cov = (X.T * resp.sum(axis=0)) @ X - (nk * means.T) @ means
-            cov /= nk.sum()
-            cov.flat[:: d + 1] += reg
-        else:
-            avg_x2 = (resp @ (X * X)) / nk[:, None]
-            var = avg_x2 - means**2 + reg
-            var = np.maximum(var, reg)
-            cov = var if ctype == "diag" else var.mean(axis=1)
-        self.weights_ = nk / nk.sum()
-        self.means_ = means
-        self.covariances_ = cov
-        self.precisions_cholesky_ = _precision_cholesky(cov, ctype)
+            params = missing.m_step(
+                data.patterns, resp, sample_weight, self.means_, self.covariances_, self.covariance_type, self.reg_covar,
+                data.features,
+            )
+        self.weights_, self.means_, self.covariances_ = params
+        self.precisions_cholesky_ = _precision_cholesky(self.covariances_, self.covariance_type)
+
+    # -- missing values ------------------------------------------------------------------------
+    def _impute(self, data, resp):
+        return missing.impute(data.patterns, resp, self.means_, self.covariances_, self.covariance_type)
+
+    def _sample_missing(self, data, labels, rng):
+        return missing.sample_missing(data.patterns, labels, rng, self.means_, self.covariances_, self.covariance_type)
 
     # -- model size and sampling ---------------------------------------------------------------
     def _n_parameters(self):

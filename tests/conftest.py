@@ -12,3 +12,8 @@ from hypothesis import settings
 settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
 settings.register_profile("explore", max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "redteam: cheating and hostile submissions graded by the real graders (slow; "
+                                       "tests/test_redteam.py)")

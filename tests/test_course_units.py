@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from mixlearn.course import limits  # noqa: E402
 from mixlearn.course.cli import main  # noqa: E402
 from mixlearn.course.collect import collect  # noqa: E402
 from mixlearn.course.common import CourseError  # noqa: E402
+from mixlearn.course.kernel import LAUNCHER  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.course_support import synth  # noqa: E402
@@ -28,6 +30,7 @@ def course(tmp_path):
     (root / "source" / synth.ASSIGNMENT).mkdir(parents=True)
     (root / "nbgrader_config.py").write_text(synth.CONFIG.format(timeout=5))
     nbformat.write(synth.source_notebook(), str(root / "source" / synth.ASSIGNMENT / "toy.ipynb"))
+    synth.write_checks(str(root))
     return root
 
 
@@ -108,7 +111,7 @@ def test_parse_size():
 
 
 def _launch(*opts, code):
-    return subprocess.run([sys.executable, limits.LAUNCHER, *opts, "--",
+    return subprocess.run([sys.executable, LAUNCHER, *opts, "--",
                            sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 
@@ -197,3 +200,76 @@ def test_autograde_fresh_course_one_job(course):
     assert snap["alice"]["score"] == 6.0
     grades = snap["alice"]["notebooks"]["toy"]["grades"]
     assert grades["explain"][0] is None and grades["explain"][2] is True  # left for a human
+
+
+def _cli(course, *args, path=None):
+    env = dict(os.environ)
+    env["PATH"] = path if path is not None else os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, "-m", "mixlearn.course", *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_autograde_refuses_without_bubblewrap_and_says_how_to_install_it(course):
+    synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", path=os.path.dirname(sys.executable))
+    assert run.returncode == 2
+    assert "apt-get install bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
+    assert not (course / "gradebook.db").exists() and not (course / "autograded").exists()
+
+
+def test_no_sandbox_says_what_it_gives_up_and_still_judges_outside(course):
+    synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
+    synth.write_submission(str(course), "bob", synth.VARIANTS["wrong_int"](synth.source_notebook()))
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--no-sandbox", "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    assert "WARNING: --no-sandbox" in run.stderr and "unconfined" in run.stderr
+    snap = synth.gradebook_snapshot(str(course))
+    assert snap["alice"]["score"] == 6.0 and snap["bob"]["score"] == 5.0
+
+
+def test_hidden_seeds_are_the_graders_and_a_regrade_reuses_them(course):
+    synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
+    synth.write_submission(str(course), "bob", synth.VARIANTS["wrong_abs"](synth.source_notebook()))
+    assert _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress").returncode == 0
+    seeds_file = course / ".mixlearn-course" / synth.ASSIGNMENT / "seeds.json"
+    seeds = json.loads(seeds_file.read_text())
+    assert set(seeds) == {"alice", "bob"} and seeds["alice"] != seeds["bob"]
+    assert oct(seeds_file.stat().st_mode & 0o777) == "0o600"
+    first = synth.gradebook_snapshot(str(course))
+    assert _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--force").returncode == 0
+    assert json.loads(seeds_file.read_text()) == seeds
+    assert synth.gradebook_snapshot(str(course)) == first
+    # the seed never reaches the submission's outputs or the autograded notebook
+    for s in ("alice", "bob"):
+        text = (course / "autograded" / s / synth.ASSIGNMENT / "toy.ipynb").read_text()
+        assert str(seeds[s]) not in text
+
+
+PLANT = """import os, subprocess
+open('/tmp/planted', 'w').write('from alice')
+open('/dev/shm/planted', 'w').write('from alice')
+open('planted.txt', 'w').write('from alice')
+subprocess.Popen(['sleep', '300'], start_new_session=True)
+""" + synth.GOOD_SQUARE
+
+LOOK = """import os
+seen = sorted(os.listdir('/tmp')) + sorted(os.listdir('/dev/shm')) + sorted(os.listdir('.'))
+procs = sorted(open(f'/proc/{p}/comm').read().strip() for p in os.listdir('/proc') if p.isdigit())
+print('SEEN', seen, 'PROCS', procs)
+""" + synth.GOOD_SQUARE
+
+
+@pytest.mark.parametrize("mode", [[], ["--prefork"]], ids=["fresh", "prefork"])
+def test_one_worker_leaves_nothing_for_the_next_submission(course, mode):
+    """With one worker, alice's files and processes are gone before bob's kernel starts."""
+    rel = synth.source_notebook()
+    synth.write_submission(str(course), "a_alice", synth._fill(rel, PLANT, synth.GOOD_MEAN))
+    synth.write_submission(str(course), "b_bob", synth._fill(rel, LOOK, synth.GOOD_MEAN))
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--jobs", "1", *mode)
+    assert run.returncode == 0, run.stderr
+    nb = nbformat.read(str(course / "autograded" / "b_bob" / synth.ASSIGNMENT / "toy.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    line = next(ln for ln in text.splitlines() if ln.startswith("SEEN"))
+    assert "planted" not in line and "sleep" not in line, line
+    assert synth.gradebook_snapshot(str(course))["a_alice"]["score"] == 6.0

@@ -1,15 +1,15 @@
 """Real nbgrader on a temporary copy of the course: release in sync, autograding gives the
-expected scores, failures stay isolated, feedback hides the hidden tests.
+expected scores, failures stay isolated, feedback hides the hidden checks.
 
 One module-level course holds a small class per assignment; each assignment is autograded once
 with ``NbGraderAPI.autograde(assignment, "*")`` (one kernel per submission), which is also how
-an instructor's ``nbgrader autograde <assignment>`` runs. ``nbgrader validate`` is not used: it
-exits with status 0 even when tests fail.
+an instructor's ``nbgrader autograde <assignment>`` runs. The course config grades with trusted
+checks (``TrustedExecute``: probes in a bubblewrap-sandboxed kernel, verdicts computed in the
+grader's process from ``solutions/<assignment>/trusted_checks.py``), so bubblewrap must be
+installed. ``nbgrader validate`` is not used: it exits with status 0 even when tests fail.
 """
 
-import contextlib
 import html
-import io
 import json
 import re
 import shutil
@@ -27,10 +27,12 @@ from exercise_support import (
     nbgrader_api,
     nbgrader_meta,
     release_from_solution_cells,
-    run_in_process,
-    score,
     strip_hidden,
 )
+from exercise_support.trusted_grading import Run, grade_runs, load_assignment_checks
+
+from mixlearn.course.checks import prepare
+from mixlearn.course.trusted import read_seeds
 
 TIMEOUT = 6  # per-cell limit for this course (the real config uses 60 s)
 
@@ -148,15 +150,28 @@ def test_untouched_release_scores_zero(course, assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_kept_mistake_loses_the_points_predicted_in_process(course, assignment):
-    _, api, _ = course
+def test_kept_mistake_loses_the_points_predicted_without_nbgrader(course, assignment):
+    """The trusted grading of tests/exercise_support (no kernel, no sandbox), run with the seed
+    that nbgrader drew and recorded for this student, predicts the gradebook cell by cell."""
+    root, api, _ = course
     mistake = _mistake(assignment)
-    nb = load_solution(assignment)
-    with contextlib.redirect_stdout(io.StringIO()):
-        predicted = score(nb, run_in_process(nb, replace={mistake.cell: mistake.source}))
+    seed = read_seeds(str(root), assignment)["mistake"]
+    predicted = grade_runs(assignment, [Run("mistake", seed, {mistake.cell: mistake.source})])["mistake"]
     scores = code_scores(api, assignment, "mistake")
-    got = sum(auto for auto, _ in scores.values())
-    assert got == predicted < sum(grade_points(nb).values())
+    assert {g: auto for g, (auto, _) in scores.items()} == {
+        g: float(predicted.points[g]) * v.passed for g, v in predicted.verdicts.items()}
+    assert sum(auto for auto, _ in scores.values()) == predicted.score < predicted.full
+
+
+def test_test_cells_show_the_trusted_verdict(course):
+    root, _, _ = course
+    for assignment in ASSIGNMENTS:
+        for cell in autograded(root, "solution", assignment).cells:
+            if nbgrader_meta(cell).get("grade") and cell.cell_type == "code":
+                assert [o.output_type for o in cell.outputs] == ["stream"], cell.outputs
+                assert cell.outputs[0].text.startswith("Trusted check passed ("), cell.outputs
+        seeds = read_seeds(str(root), assignment)
+        assert {"solution", "untouched", "mistake"} <= set(seeds) and len(set(seeds.values())) == len(seeds)
 
 
 def test_endless_loop_is_interrupted_and_the_rest_grades(course):
@@ -217,9 +232,16 @@ def test_feedback_shows_scores_and_messages_but_not_hidden_tests(course):
     assert all(line in page for line in visible_lines), "the visible tests are shown"
     leaked = [line for line in hidden_lines if line in page]
     assert not leaked, leaked
-    # the helpful message of the failed hidden test is there, its traceback is not
-    assert "even_odds_prior(blue, p1=0.8, p2=0.3) should be 0.777778" in page
-    assert "Traceback (most recent call last)" not in page and "expect_close(" not in page.split("even_odds_prior(blue")[1][:300]
+    # the failed hidden check is named, but neither its inputs nor its expected value are shown
+    assert "Hidden check failed (even_odds_prior for a blue marble)." in page
+    assert "Traceback (most recent call last)" not in page
+    seed = read_seeds(str(root), "02_posteriors")["mistake"]
+    ctx = prepare(load_assignment_checks("02_posteriors"), "test_even_odds_prior", seed)
+    hidden = [v for case in ctx.cases if case.hidden for call in case.calls for v in call.args if isinstance(v, float)]
+    assert hidden
+    _, p1, p2 = next(call.args for case in ctx.cases if case.hidden for call in case.calls)
+    for value in hidden + [(1 - p2) / ((1 - p1) + (1 - p2))]:
+        assert f"{value:.6f}" not in page, value  # the precision the messages use
     scores = code_scores(api, "02_posteriors", "mistake")
     got, top = sum(a for a, _ in scores.values()), sum(t for _, t in scores.values())
     assert f"{got:g}" in page and f"{top:g}" in page

@@ -1,12 +1,17 @@
 """The graded exercises without nbgrader or kernels: notebook structure, solutions pass their own
-tests, every kept mistake is caught, hidden tests catch code fitted to the visible tests, and
-students cannot hand the work to mixlearn.
+test cells, and, against the trusted checks that grading uses (``solutions/*/trusted_checks.py``),
+the solution gets full marks for several grader seeds, the release gets none, every kept mistake
+is caught, hidden checks catch code fitted to the visible tests, and students cannot hand the
+work to mixlearn.
 
-Cells are executed in this process (see ``exercise_support.run_in_process``); the same scores
-come out of real ``nbgrader autograde`` (checked in test_exercises_nbgrader.py).
+The notebooks' own test cells run in this process (``exercise_support.run_in_process``); the
+trusted grading runs the student's side in one subprocess per assignment that sees the student
+edition of mixlearn (``exercise_support.trusted_grading``). Real ``nbgrader autograde`` gives the
+same scores (checked in test_exercises_nbgrader.py).
 """
 
 import contextlib
+import functools
 import io
 from collections import Counter
 
@@ -27,6 +32,7 @@ from exercise_support import (
     run_in_process,
     score,
 )
+from exercise_support.trusted_grading import Run, grade_runs, stub_replacements
 
 import mixlearn as ml
 
@@ -121,42 +127,88 @@ def test_every_function_has_three_kept_mistakes():
     assert all(m.description for m in MISTAKES), "every mistake file starts with a docstring saying what is wrong"
 
 
+# ---------------------------------------------------------------------------------------------
+# The kept mistakes against the trusted checks (what grading uses): every run of an assignment
+# goes through one subprocess that sees the student edition of mixlearn (exercise_support.
+# trusted_grading); the verdicts are computed here with the real library.
+
+SEEDS = (3, 1_000_003, 2**40 + 7)  # grader seeds for the solution; mistakes use the first
+
+
+@functools.cache
+def trusted(assignment):
+    """{run name: Graded} for the solution (several seeds), the release stubs and every mistake."""
+    runs = [Run(f"solution-{seed}", seed) for seed in SEEDS]
+    runs.append(Run("release", SEEDS[0], stub_replacements(assignment)))
+    runs += [Run(str(m), SEEDS[0], {m.cell: m.source}) for m in MISTAKES if m.assignment == assignment]
+    return grade_runs(assignment, runs)
+
+
+def visible_failures(graded, test_ids):
+    return [msg for g in test_ids for msg in graded.verdicts[g].messages if not msg.startswith("Hidden check failed")]
+
+
+def hidden_failures(graded, test_ids):
+    return [msg for g in test_ids for msg in graded.verdicts[g].messages if msg.startswith("Hidden check failed")]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_gets_full_trusted_marks_for_several_seeds(assignment):
+    graded = trusted(assignment)
+    for seed in SEEDS:
+        run = graded[f"solution-{seed}"]
+        assert run.score == run.full == sum(grade_points(SOLUTIONS[assignment]).values()), (seed, run.failed())
+        assert all(v.cases >= 2 for v in run.verdicts.values())
+        # no setup, solution or demo cell needs what the student edition switches off
+        assert not run.cell_errors, run.cell_errors
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_stubs_get_no_trusted_marks(assignment):
+    run = trusted(assignment)["release"]
+    assert run.score == 0 and len(run.verdicts) == len(grade_points(SOLUTIONS[assignment]))
+    for messages in run.failed().values():
+        assert any("raised NameError" in m and "run the cell that defines it" in m for m in messages), messages
+
+
 @pytest.mark.parametrize("mistake", [m for m in MISTAKES if m.kind == "mistake"], ids=str)
 def test_mistake_loses_points_with_a_helpful_message(mistake):
-    nb = SOLUTIONS[mistake.assignment]
-    outcomes = _run(nb, replace={mistake.cell: mistake.source})
-    assert score(nb, outcomes) < sum(grade_points(nb).values()), f"not caught: {mistake.description}"
-    messages = [o.message for o in outcomes.values() if not o.passed and o.ename == "AssertionError"]
-    assert messages, "the first sign of the mistake should be a failed check with a message, not a crash"
-    for message in messages:
-        assert "should" in message and message.rstrip().endswith((".", ")")), message
+    run = trusted(mistake.assignment)[str(mistake)]
+    assert run.score < run.full, f"not caught: {mistake.description}"
+    messages = [m for ms in run.failed().values() for m in ms]
+    judged = [m for m in messages if "` raised " not in m]
+    assert judged, "the first sign of the mistake should be a failed check with a message, not a crash"
+    for message in judged:
+        assert message.startswith("Hidden check failed (") or "should" in message, message
+        assert message.rstrip().endswith((".", ")")), message
 
 
 @pytest.mark.parametrize("mistake", [m for m in MISTAKES if m.kind == "hardcoded"], ids=str)
-def test_hidden_tests_catch_answers_fitted_to_the_visible_tests(mistake):
-    nb = SOLUTIONS[mistake.assignment]
-    own_tests = checks_of(nb)[mistake.cell]
-    visible = _run(nb, replace={mistake.cell: mistake.source}, visible_only=True)
-    assert all(visible[t].passed for t in own_tests), "the fitted answer should pass what the student can see"
-    full = _run(nb, replace={mistake.cell: mistake.source})
-    assert any(not full[t].passed for t in own_tests), "the hidden tests should catch it"
-
-
-SHORTCUT_TARGETS = [ml.posterior, ml.e_step, ml.m_step, ml.em_two_components, ml.em_n_components]
+def test_hidden_checks_catch_answers_fitted_to_the_visible_tests(mistake):
+    own_tests = checks_of(SOLUTIONS[mistake.assignment])[mistake.cell]
+    run = trusted(mistake.assignment)[str(mistake)]
+    assert not visible_failures(run, own_tests), "the fitted answer should pass what the student can see"
+    assert hidden_failures(run, own_tests), "the hidden checks should catch it"
+    assert any(not run.verdicts[t].passed for t in own_tests)
 
 
 @pytest.mark.parametrize("mistake", [m for m in MISTAKES if m.kind == "shortcut"], ids=str)
 def test_calling_mixlearn_instead_fails_and_says_why(mistake):
-    codes = [f.__code__ for f in SHORTCUT_TARGETS]
-    fit = ml.GaussianMixture.fit
-    nb = SOLUTIONS[mistake.assignment]
-    outcomes = _run(nb, replace={mistake.cell: mistake.source})
-    blocked = [o.message for g, o in outcomes.items() if g in checks_of(nb)[mistake.cell] and not o.passed]
-    assert blocked, "using the library's answer must not earn the points"
-    assert all("is switched off while this test runs" in m and "yourself" in m for m in blocked), blocked
-    # the library is restored afterwards
-    assert [f.__code__ for f in SHORTCUT_TARGETS] == codes and ml.GaussianMixture.fit is fit
+    own_tests = checks_of(SOLUTIONS[mistake.assignment])[mistake.cell]
+    run = trusted(mistake.assignment)[str(mistake)]
+    failed = [t for t in own_tests if not run.verdicts[t].passed]
+    assert failed, "using the library's answer must not earn the points"
+    for test_id in failed:
+        reasons = visible_failures(run, [test_id])
+        assert reasons and all("is switched off while grading" in m and "yourself" in m
+                               or "No module named 'sklearn'" in m for m in reasons), reasons
+
+
+def test_trusted_checks_judge_the_library_not_the_student_edition():
+    """The oracles run in this process with the real mixlearn, even right after a sandbox run."""
+    trusted("04_em_n")
     assert np.allclose(ml.em_two_components([1, 0, 1], 0.8, 0.3).weights.sum(), 1.0)
+    assert ml.posterior.__module__ == "mixlearn.mixture" and "student" not in ml.__file__
 
 
 def test_own_work_only_switches_off_aliases_and_restores():

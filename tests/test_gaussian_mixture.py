@@ -285,7 +285,7 @@ def test_using_an_unfitted_model_is_a_clear_error():
     [
         (lambda: GaussianMixture(2), np.arange(10.0), ValueError, r"reshape\(-1, 1\)"),
         (lambda: GaussianMixture(2), np.zeros((0, 2)), ValueError, "X is empty"),
-        (lambda: GaussianMixture(2), [[0.0, np.inf], [1.0, 2.0]], ValueError, "X contains NaN or infinity"),
+        (lambda: GaussianMixture(2), [[0.0, np.inf], [1.0, 2.0]], ValueError, "X contains infinity; NaN marks a missing value"),
         (lambda: GaussianMixture(0), np.zeros((5, 2)), ValueError, "n_components must be >= 1"),
         (lambda: GaussianMixture(6), np.zeros((5, 2)), ValueError, "n_components=6 must be <= n_samples=5"),
         (lambda: GaussianMixture(2.5), np.zeros((5, 2)), TypeError, "n_components must be an integer"),
@@ -311,7 +311,7 @@ def test_negative_sample_weight_and_feature_mismatch():
     with pytest.raises(ValueError, match="sample_weight must be non-negative"):
         GaussianMixture(2).fit(X, sample_weight=-np.ones(len(X)))
     gm = GaussianMixture(2, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture was fitted with 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 2 features"):
         gm.predict(np.zeros((2, 3)))
 
 

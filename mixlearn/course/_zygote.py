@@ -13,37 +13,21 @@ Protocol on a Unix socket, one connection per kernel, JSON lines:
 request ``{"argv": [...], "env": {...}, "cwd": ..., "as": bytes, "cpu": s, "log": path}``,
 answers ``{"pid": pid}`` and later ``{"status": wait_status}`` when the kernel is gone.
 
+With ``mixlearn-course autograde --prefork`` the zygote itself runs inside the worker's bubblewrap
+sandbox, so it only ever imports the student edition of mixlearn; between two submissions the
+worker kills every other process of that sandbox and empties its writable folders.
+
 Run as a script: ``python _zygote.py SOCKET_PATH [module ...]``.
 """
 
 import json
 import os
-import resource
 import select
 import signal
 import socket
 import sys
 
-
-def _parent_death_signal(sig):
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, int(sig), 0, 0, 0)
-    except Exception:  # pragma: no cover
-        pass
-
-
-def _limit(which, value, slack=0):
-    if value:
-        resource.setrlimit(which, (int(value), int(value) + slack))
-
-
-def _owned(pid):
-    try:
-        return os.stat("/proc/" + pid).st_uid == os.geteuid()
-    except OSError:
-        return False
+import _rlimits  # the script's own folder is first on sys.path
 
 
 def _child(req, listener, conns):
@@ -53,15 +37,9 @@ def _child(req, listener, conns):
         for c in conns:
             c.close()
         os.setsid()
-        _parent_death_signal(signal.SIGKILL)
+        _rlimits.parent_death_signal(signal.SIGKILL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        _limit(resource.RLIMIT_AS, req.get("as"))
-        _limit(resource.RLIMIT_CPU, req.get("cpu"), slack=2)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if req.get("nproc") and os.geteuid() != 0:
-            # per-user count (ignored for root): leave room for the user's other processes
-            mine = sum(1 for p in os.listdir("/proc") if p.isdigit() and _owned(p))
-            _limit(resource.RLIMIT_NPROC, mine + int(req["nproc"]))
+        _rlimits.apply(address_space=req.get("as"), cpu=req.get("cpu"), nproc=req.get("nproc"))
         os.environ.clear()
         os.environ.update(req["env"])
         if req.get("cwd"):
@@ -95,9 +73,14 @@ def _child(req, listener, conns):
         os._exit(code)
 
 
+MAX_REQUEST = 4 * 1024 * 1024
+
+
 def main(argv):
     path, modules = argv[0], argv[1:]
-    _parent_death_signal(signal.SIGKILL)
+    _rlimits.parent_death_signal(signal.SIGKILL)
+    # kernels are forked from here: none of them may ptrace this process or read its memory
+    _rlimits.not_dumpable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import ipykernel.kernelapp  # noqa: F401  (the expensive part of starting a kernel)
 
@@ -117,21 +100,42 @@ def main(argv):
         ready, _, _ = select.select([listener, *conns], [], [], 0.05)
         for s in ready:
             if s is listener:
-                conn, _ = listener.accept()
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                conn.settimeout(2)  # a client that never reads cannot block the server
                 buffers[conn] = b""
                 continue
-            data = s.recv(1 << 20)
-            if not data:
+            try:
+                data = s.recv(1 << 20)
+            except OSError:
+                data = b""
+            if not data or len(buffers[s]) + len(data) > MAX_REQUEST:
                 buffers.pop(s, None)
                 s.close()
                 continue
             buffers[s] += data
             if b"\n" in buffers[s]:
-                req = json.loads(buffers.pop(s).split(b"\n", 1)[0])
+                line = buffers.pop(s).split(b"\n", 1)[0]
+                try:
+                    req = json.loads(line)
+                    if req.get("ping"):
+                        s.sendall(b'{"pong": true}\n')
+                        s.close()
+                        continue
+                    if not (isinstance(req.get("argv"), list) and isinstance(req.get("env"), dict)):
+                        raise ValueError("not a kernel request")
+                except (ValueError, AttributeError, OSError):
+                    s.close()   # garbage from a client: drop it, keep serving
+                    continue
                 pid = os.fork()
                 if pid == 0:
                     _child(req, listener, [s, *buffers])
-                s.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                try:
+                    s.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                except OSError:
+                    pass
                 waiting[pid] = s
         while waiting:
             try:

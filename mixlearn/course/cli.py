@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefork-modules", default=DEFAULT_PREFORK, metavar="MODULES",
                    help=f"comma-separated modules the kernel server preloads (default: {DEFAULT_PREFORK})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code WITHOUT the bubblewrap sandbox (it can then read the course, the "
+                        "gradebook and other students' work, use the network and signal the grader); only "
+                        "for machines without bubblewrap, never the default")
 
     p = sub.add_parser("report", help="HTML + CSV report of an assignment")
     _add_common(p)
@@ -76,7 +80,7 @@ def main(argv=None) -> int:
             print(f"collected {len(done)} submission(s) for {args.assignment}")
             return 0
         if args.command == "autograde":
-            from .grade import autograde, print_summary
+            from .pool import autograde, print_summary
 
             lim = Limits(memory=parse_size(args.memory), cpu=args.cpu,
                          cell_timeout=args.cell_timeout, wall=args.wall,
@@ -85,7 +89,7 @@ def main(argv=None) -> int:
                                   or ("ipykernel",)) if args.prefork else ())
             summary = autograde(root, args.assignment, jobs=max(1, args.jobs),
                                 student=args.student, force=args.force, limits=lim,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress, sandbox=not args.no_sandbox)
             print_summary(summary, args.assignment)
             return summary.exit_code
         if args.command == "report":

@@ -68,13 +68,20 @@ def _scan(base: str, notebooks: list[str]) -> dict[str, dict[str, str]]:
     errors = []
     for entry in entries:
         full = os.path.join(base, entry)
+        if os.path.islink(full):
+            errors.append(f"{entry}: a symbolic link (submit the files themselves)")
+            continue
         if os.path.isdir(full):
             student = entry
             files = {}
             for dirpath, dirnames, filenames in os.walk(full):
                 dirnames[:] = [d for d in dirnames if not _is_junk(d)]
+                dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
                 for fn in filenames:
                     rel = os.path.relpath(os.path.join(dirpath, fn), full)
+                    if os.path.islink(os.path.join(dirpath, fn)):
+                        errors.append(f"{student}: {rel} is a symbolic link (submit the file itself)")
+                        continue
                     if not _is_junk(rel):
                         files[rel] = os.path.join(dirpath, fn)
             nbs = [r for r in files if r.endswith(".ipynb")]

@@ -4,9 +4,8 @@ nbgrader's ``GenerateFeedback`` converter is used with the course's configuratio
 with two preprocessors added in front of it when the configuration does not already
 have them:
 
-* :class:`HideHiddenTestTracebacks` replaces the traceback of an error in a cell that
-  contains hidden tests by its last line (``AssertionError: <the helpful message>``),
-  because a traceback quotes the failing hidden line;
+* :class:`FeedbackFilter` keeps only the messages of the test cells and drops the outputs
+  of code cells that ran after the first test cell;
 * nbgrader's ``ClearHiddenTests`` removes the hidden regions from the cell source.
 
 Each generated file is then checked: if any line of a hidden test can still be read
@@ -21,7 +20,7 @@ import os
 import re
 
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool, Unicode
+from traitlets import Bool
 
 from .common import CourseError, load_nbgrader_config
 
@@ -29,16 +28,40 @@ BEGIN = "### BEGIN HIDDEN TESTS"
 END = "### END HIDDEN TESTS"
 
 
-class HideHiddenTestTracebacks(Preprocessor):
-    enabled = Bool(True).tag(config=True)
-    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
+class FeedbackFilter(Preprocessor):
+    """What a student's feedback may show of the autograded notebook.
 
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and self.begin_test_delimeter in cell.source:
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
-        return cell, resources
+    Every autograder test cell keeps only its messages: each error's traceback (which would quote
+    the hidden lines around a failing assertion) becomes ``ename: evalue``.  The outputs of the
+    student's own cells stay: with trusted checks the hidden inputs reach the kernel only after the
+    notebook's last cell has run, and from then on the kernel can no longer rewrite earlier outputs
+    (see :class:`mixlearn.course.trusted.TrustedExecute`).  A notebook autograded without trusted
+    checks (no verdict in its test cells) loses the outputs of every code cell after its
+    first test cell, as before.
+
+    nbgrader's ``ClearHiddenTests`` (after this one) removes the hidden test source itself.
+    """
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from .trusted import is_test_cell, is_verdict
+
+        # graded with trusted checks: the test cells' outputs are verdicts (students cannot write there)
+        trusted = any(is_verdict(o) for c in nb.cells if is_test_cell(c) for o in c.get("outputs", []))
+        seen_test = False
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            nbg = cell.metadata.get("nbgrader", {})
+            if nbg.get("grade") and not nbg.get("solution"):
+                seen_test = True
+                for out in cell.get("outputs", []):
+                    if out.get("output_type") == "error":
+                        out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+            elif seen_test and cell.get("outputs") and not trusted:
+                cell.outputs = []
+        return nb, resources
 
 
 def hidden_lines(coursedir, assignment: str) -> list[str]:
@@ -101,8 +124,8 @@ def feedback(root: str, assignment: str, student: str | None = None, force: bool
         GetGrades, CSSHTMLHeaderPreprocessor]
     names = [p if isinstance(p, str) else p.__name__ for p in configured]
     pre = []
-    if "HideHiddenTestTracebacks" not in " ".join(names):
-        pre.append(HideHiddenTestTracebacks)
+    if "FeedbackFilter" not in " ".join(names):
+        pre.append(FeedbackFilter)
     if "ClearHiddenTests" not in " ".join(names):
         pre.append(ClearHiddenTests)
     cfg = Config()

@@ -2,11 +2,11 @@
 
 Three layers, from cheapest to most robust:
 
-* ``rlimits`` set by a small launcher (``_launch.py``) in the kernel process just before
-  ``exec`` of ipykernel: ``RLIMIT_AS`` (address space, so a 50 GB allocation raises
-  ``MemoryError`` at once), ``RLIMIT_CPU`` (CPU seconds for the whole kernel; the kernel
-  receives SIGXCPU and dies), ``RLIMIT_CORE`` = 0, and ``RLIMIT_NPROC`` when we are not
-  root (Linux ignores ``RLIMIT_NPROC`` for root).
+* ``rlimits`` set by a small launcher (``_launch.py``, code shared with the prefork server
+  in ``_rlimits.py``) just before ``exec`` of the sandbox and the kernel: ``RLIMIT_AS``
+  (address space, so a 50 GB allocation raises ``MemoryError`` at once), ``RLIMIT_CPU``
+  (CPU seconds for the whole kernel; the kernel receives SIGXCPU and dies), ``RLIMIT_CORE``
+  = 0, and ``RLIMIT_NPROC`` when we are not root (Linux ignores it for root).
 * nbgrader's own per-cell execution timeout (``Execute.timeout``), which interrupts a
   cell that runs too long and lets the rest of the notebook grade.
 * a watchdog thread in the grading worker.  The worker marks itself as a *child
@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass
 
-from jupyter_client.manager import AsyncKernelManager
-
 GiB = 1024 ** 3
-LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_launch.py")
 
 
 @dataclass(frozen=True)
@@ -56,198 +52,23 @@ def parse_size(text: str) -> int:
     return int(float(t))
 
 
-# --------------------------------------------------------------------------- kernel
-# The worker sets these before each submission (one submission at a time per worker).
-_current: dict = {"limits": Limits(), "pidfile": None, "zygote": None}
-_exit_codes: list = []
+# --------------------------------------------------------------------------- watchdog
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies."""
+    from ._rlimits import parent_death_signal
+
+    parent_death_signal(signal.SIGKILL)
 
 
-def configure(limits: Limits, pidfile: str | None, zygote: Zygote | None = None) -> None:
-    _current["limits"] = limits
-    _current["pidfile"] = pidfile
-    _current["zygote"] = zygote
-    _exit_codes.clear()
-
-
-ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_zygote.py")
-
-
-class Zygote:
-    """A kernel fork server (see ``_zygote.py``), one per grading worker."""
-
-    def __init__(self, directory: str, modules=()):
-        import subprocess
-        import tempfile
-
-        # a short path: Unix socket names are limited to about 100 bytes
-        if len(os.path.abspath(directory)) > 70:
-            directory = None
-        self._dir = tempfile.mkdtemp(prefix="mlc-", dir=directory)
-        self.path = os.path.join(self._dir, "zygote.sock")
-        self.proc = subprocess.Popen([sys.executable, ZYGOTE, self.path, *modules],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        self._ready = False
-
-    def wait_ready(self) -> None:
-        if not self._ready:
-            line = self.proc.stdout.readline()
-            if line.strip() != b"ready":
-                raise RuntimeError("the kernel fork server did not start")
-            self._ready = True
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        self.wait_ready()
-        return self.proc.poll() is None
-
-    def close(self) -> None:
-        import shutil
-
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        shutil.rmtree(self._dir, ignore_errors=True)
-
-
-class ZygoteKernelProcess:
-    """The part of ``subprocess.Popen`` that jupyter_client uses, for a forked kernel."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, zygote: Zygote, argv, env, cwd, limits: Limits, log):
-        import json
-        import socket
-
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.connect(zygote.path)
-        req = {"argv": list(argv), "env": dict(env), "cwd": cwd, "log": log,
-               "as": int(limits.memory or 0), "cpu": int(limits.cpu or 0),
-               "nproc": int(limits.nproc or 0)}
-        self._sock.sendall(json.dumps(req).encode() + b"\n")
-        self._buf = b""
-        self.pid = self._read()["pid"]
-        self.returncode = None
-
-    def _read(self, block=True):
-        import json
-
-        self._sock.setblocking(block)
-        try:
-            while b"\n" not in self._buf:
-                data = self._sock.recv(4096)
-                if not data:
-                    return None
-                self._buf += data
-        except BlockingIOError:
-            return None
-        finally:
-            self._sock.setblocking(True)
-        line, self._buf = self._buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def poll(self):
-        if self.returncode is None:
-            msg = self._read(block=False)
-            if msg is not None and "status" in msg:
-                self.returncode = os.waitstatus_to_exitcode(msg["status"])
-                self._sock.close()
-        return self.returncode
-
-    def wait(self, timeout=None):
-        while self.poll() is None:
-            time.sleep(0.02)
-        return self.returncode
-
-    def send_signal(self, sig):
-        if self.returncode is None:
-            os.kill(self.pid, sig)
-
-    def kill(self):
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
-
-
-def kernel_exit_codes() -> list:
-    """Return codes of kernels that were seen dead since the last :func:`configure`."""
-    return list(_exit_codes)
-
-
-class LimitedKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager whose kernel is started through ``_launch.py``."""
-
-    def _zygote_argv(self, cmd):
-        z = _current["zygote"]
-        if z is not None and z.alive() and cmd[1:3] == ["-m", "ipykernel_launcher"]:
-            return cmd[3:]
+def parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+        return int(data[data.rfind(b")") + 2:].split()[1])
+    except OSError:
         return None
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        argv = self._zygote_argv(kernel_cmd)
-        if argv is None:
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-        lim: Limits = _current["limits"]
-        env = dict(kw.get("env") or os.environ)
-        if lim.threads:
-            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-                env[var] = str(lim.threads)
-        pidfile = _current["pidfile"]
-        log = os.path.join(os.path.dirname(pidfile), "kernel.log") if pidfile else None
-        cwd = str(kw.get("cwd") or os.getcwd())
-        proc = ZygoteKernelProcess(_current["zygote"], argv, env, cwd, lim, log)
-        if pidfile:
-            with open(pidfile, "w") as fh:
-                fh.write(str(proc.pid))
-        prov = self.provisioner
-        prov.process = proc
-        prov.pid = proc.pid
-        prov.pgid = proc.pid  # the child called setsid()
-        prov.cwd = cwd
-        self._reconcile_connection_info(prov.connection_info)
 
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        if self._zygote_argv(cmd) is not None:
-            return cmd
-        lim: Limits = _current["limits"]
-        prefix = [sys.executable, LAUNCHER]
-        if lim.memory:
-            prefix += ["--as", str(int(lim.memory))]
-        if lim.cpu:
-            prefix += ["--cpu", str(int(lim.cpu))]
-        if lim.nproc:
-            prefix += ["--nproc", str(int(lim.nproc))]
-        if _current["pidfile"]:
-            prefix += ["--pidfile", _current["pidfile"]]
-            prefix += ["--log", os.path.join(os.path.dirname(_current["pidfile"]), "kernel.log")]
-        if lim.threads:
-            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-                prefix += ["--env", f"{var}={lim.threads}"]
-        return prefix + ["--"] + cmd
-
-    def _record_exit(self) -> None:
-        proc = getattr(self.provisioner, "process", None) if self.provisioner else None
-        if proc is not None:
-            rc = proc.poll()
-            if rc is not None:
-                _exit_codes.append(rc)
-
-    async def is_alive(self) -> bool:  # type: ignore[override]
-        alive = await super()._async_is_alive()
-        if not alive:
-            self._record_exit()
-        return alive
-
-    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]
-        self._record_exit()
-        await super()._async_shutdown_kernel(now=now, restart=restart)
-
-
-# --------------------------------------------------------------------------- watchdog
 def set_child_subreaper() -> bool:
     """Make orphaned descendants of this process re-parent to it (Linux only)."""
     try:

@@ -26,6 +26,7 @@ c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.Execute.timeout = {timeout}
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "trusted_checks.py"]
 """
 
 
@@ -41,6 +42,42 @@ SOLUTION_SQUARE = "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n   
 SOLUTION_MEAN = ("def mean_of(xs):\n    ### BEGIN SOLUTION\n    xs = list(xs)\n"
                  "    return sum(xs) / len(xs)\n    ### END SOLUTION")
 HIDDEN_MARK = "assert square(1.5) == 2.25, 'square must work for floats'"
+
+
+# The toy assignment's trusted checks (mixlearn-course grades with them; they mirror the asserts).
+TRUSTED_CHECKS = """\
+from mixlearn.course.checks import Range, check, expect
+
+
+def _equal(what, expected):
+    def judge(got):
+        expect(isinstance(got, (int, float)) and got == expected, f"{what} should be {expected!r}, got {got!r}")
+    return judge
+
+
+@check("test_square")
+def _(t):
+    t.case("square(3)", _equal("square(3)", 9), t.call("square", 3))
+
+
+@check("test_square_hidden")
+def _(t):
+    t.case("square(-2)", _equal("square(-2)", 4), t.call("square", -2))
+    x = float(t.rng.integers(1, 40)) / 8 + 0.125
+    t.case("square must work for floats", _equal("square", x * x), t.call("square", x), hidden=True)
+    t.case("square must work for floats", _equal("square", 2.25), t.call("square", 1.5), hidden=True)
+
+
+@check("test_mean")
+def _(t):
+    t.case("mean_of([1, 2, 3])", _equal("mean_of([1, 2, 3])", 2), t.call("mean_of", [1, 2, 3]))
+    t.case("mean_of(range(5))", _equal("mean_of(range(5))", 2), t.call("mean_of", Range(5)))
+"""
+
+
+def write_checks(root) -> None:
+    with open(os.path.join(root, "source", ASSIGNMENT, "trusted_checks.py"), "w") as fh:
+        fh.write(TRUSTED_CHECKS)
 
 
 def source_notebook():
@@ -74,6 +111,7 @@ def make_course(root: str, timeout: int = 3) -> str:
     with open(os.path.join(root, "nbgrader_config.py"), "w") as fh:
         fh.write(CONFIG.format(timeout=timeout))
     nbformat.write(source_notebook(), os.path.join(root, "source", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    write_checks(root)
     run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     return root
 

@@ -1,0 +1,291 @@
+"""nbgrader preprocessors that grade with trusted checks (see :mod:`mixlearn.course.checks`).
+
+Configure them in ``nbgrader_config.py``; ``mixlearn-course`` uses the same configuration::
+
+    from mixlearn.course.trusted import TrustedExecute, TrustedComments
+    c.Autograde.autograde_preprocessors = [TrustedExecute, ..., SaveAutoGrades, TrustedComments, ...]
+
+:class:`TrustedExecute` replaces nbgrader's ``Execute``.  Before the notebook runs, every
+autograder test cell's source is swapped for the *probe* of its trusted check (the hidden
+inputs are drawn from a seed that only the grader holds); the notebook then runs in a
+sandboxed kernel (:class:`~mixlearn.course.kernel.SandboxedKernelManager`); when the kernel
+is gone, the test cells get their original source back and, as their only output, the
+verdict that the grader's process computed from the returned data.  nbgrader's
+``SaveAutoGrades`` then scores exactly that verdict: full points or none, never partial
+credit from a displayed value.
+
+When the verdict differs from what the student's own saved run of that test cell showed,
+:class:`TrustedComments` (after ``SaveAutoGrades``) records an automatic comment on the
+solution cell the test belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+
+from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_code_cell
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, Unicode
+
+from .checks import load_checks, prepare
+from .kernel import SandboxedKernelManager
+
+META = "mixlearn_trusted"
+STATE_DIR = ".mixlearn-course"
+
+
+def is_test_cell(cell) -> bool:
+    nbg = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(nbg.get("grade")) and not nbg.get("solution")
+
+
+class MissingChecks(Exception):
+    """The assignment has autograder test cells without a trusted check."""
+
+
+def seeds_path(root: str, assignment: str) -> str:
+    return os.path.join(root, STATE_DIR, assignment, "seeds.json")
+
+
+def read_seeds(root: str, assignment: str) -> dict:
+    path = seeds_path(root, assignment)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        return {str(k): int(v) for k, v in json.load(fh).items()}
+
+
+def seeds_for(root: str, assignment: str, students) -> dict:
+    """The hidden-check seed of each student: recorded ones are kept (a regrade is reproducible),
+    new ones are drawn from the OS and recorded before any grading starts."""
+    seeds = read_seeds(root, assignment)
+    new = {s: secrets.randbits(63) for s in students if s not in seeds}
+    if new:
+        seeds.update(new)
+        path = seeds_path(root, assignment)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        tmp = path + f".tmp-{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(seeds, fh, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    return {s: seeds[s] for s in students}
+
+
+def checks_file_for(config, assignment: str) -> str:
+    from nbgrader.coursedir import CourseDirectory
+
+    cd = CourseDirectory(config=config)
+    return os.path.join(cd.format_path(cd.source_directory, ".", assignment), "trusted_checks.py")
+
+
+def linked_files(folder: str) -> list[str]:
+    """Relative paths in a submitted folder that are not plain files or folders (symbolic links,
+    devices, ...).  nbgrader copies a submission following links, so a submitted link to
+    ``../../../solutions/...`` would arrive as a real file: they are kept out of the sandbox."""
+    out = []
+    for base, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            full = os.path.join(base, name)
+            if os.path.islink(full) or not (os.path.isfile(full) or os.path.isdir(full)):
+                out.append(os.path.relpath(full, folder))
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(base, d))]
+    return out
+
+
+def _own_run(cell) -> bool | None:
+    """Did the student's saved run of this test cell pass (None: it was not run)?"""
+    if cell.get("execution_count") is None:
+        return None
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return False
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            return False
+    return True
+
+
+class TrustedExecute(Execute):
+    """nbgrader's ``Execute`` with trusted checks in place of the test cells' own asserts."""
+
+    checks_file = Unicode("", help="The assignment's checks module (default: "
+                                   "<source>/<assignment>/trusted_checks.py).").tag(config=True)
+    seed = Integer(None, allow_none=True, help="Seed of the hidden inputs (default: the student's "
+                                               "recorded seed, drawn once).").tag(config=True)
+    stats_file = Unicode("", help="Append the time spent on the checks (JSON lines).").tag(config=True)
+    submitted_notebook = Unicode("", help="The submitted notebook, for comparing the student's own "
+                                          "run (default: found through the course directory).").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+        # widget state recorded from the kernel would be a channel out of the sandbox
+        self.store_widget_state = False
+        self._hidden_from = None
+        self._cell_index = -1
+        self._linked_files = []
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        self._cell_index = cell_index
+        return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+    def _update_display_id(self, display_id, msg):
+        # Once the hidden probes run, the kernel has seen hidden inputs: it may no longer rewrite
+        # the outputs of earlier cells (update_display_data), which would carry them out.
+        if self._hidden_from is not None and self._cell_index >= self._hidden_from:
+            return
+        super()._update_display_id(display_id, msg)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.exclude_files = self._linked_files
+        return km
+
+    def _root(self) -> str:
+        from nbgrader.coursedir import CourseDirectory
+
+        return CourseDirectory(config=self.config).root
+
+    def _submitted_path(self, resources) -> str:
+        from nbgrader.coursedir import CourseDirectory
+
+        if self.submitted_notebook:
+            return self.submitted_notebook
+        info = resources["nbgrader"]
+        cd = CourseDirectory(config=self.config)
+        return os.path.join(cd.format_path(cd.submitted_directory, info["student"], info["assignment"]),
+                            info["notebook"] + ".ipynb")
+
+    def _submitted_cells(self, resources) -> dict:
+        import nbformat
+
+        path = self._submitted_path(resources)
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:
+            return {}
+        return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells if is_test_cell(c)}
+
+    def preprocess(self, nb: NotebookNode, resources):
+        info = resources["nbgrader"]
+        assignment, student = info["assignment"], info["student"]
+        path = self.checks_file or checks_file_for(self.config, assignment)
+        try:
+            checks = load_checks(path)
+        except FileNotFoundError:
+            raise MissingChecks(f"no trusted checks for {assignment!r}: {path} does not exist") from None
+        tests = [c for c in nb.cells if is_test_cell(c)]
+        missing = [c.metadata.nbgrader.grade_id for c in tests if c.metadata.nbgrader.grade_id not in checks]
+        if missing:
+            raise MissingChecks(f"{path} has no check for the test cell(s) {', '.join(missing)}")
+        self._linked_files = linked_files(os.path.dirname(self._submitted_path(resources)))
+        seed = self.seed
+        if seed is None:
+            seed = seeds_for(self._root(), assignment, [student])[student]
+
+        t0 = time.perf_counter()
+        probes = {}
+        hidden_cells = []
+        for cell in tests:
+            gid = cell.metadata.nbgrader.grade_id
+            ctx = prepare(checks, gid, seed)
+            nonce, hidden_nonce = secrets.token_hex(16), secrets.token_hex(16)
+            hidden_cell = None
+            if ctx.calls_of(hidden=True):
+                hidden_cell = new_code_cell(ctx.probe_source(hidden_nonce, hidden=True))
+                hidden_cells.append(hidden_cell)
+            probes[gid] = (ctx, nonce, hidden_nonce, hidden_cell, cell.source)
+            cell.source = ctx.probe_source(nonce)
+        # the hidden calls run after the notebook's last cell, one probe cell per test cell
+        n_cells = len(nb.cells)
+        nb.cells.extend(hidden_cells)
+        self._hidden_from = n_cells
+        spent = time.perf_counter() - t0
+        try:
+            nb, resources = super().preprocess(nb, resources)
+        finally:
+            del nb.cells[n_cells:]
+            for cell in tests:
+                cell.source = probes[cell.metadata.nbgrader.grade_id][-1]
+        t0 = time.perf_counter()
+        # the kernel and every process of the sandbox are gone now: judge
+        submitted = self._submitted_cells(resources)
+        for cell in tests:
+            gid = cell.metadata.nbgrader.grade_id
+            ctx, nonce, hidden_nonce, hidden_cell, _ = probes[gid]
+            problem = ctx.read_results(cell.outputs, nonce)
+            if problem is None and hidden_cell is not None:
+                problem = ctx.read_results(hidden_cell.outputs, hidden_nonce, hidden=True)
+            verdict = ctx.judge(problem)
+            own = _own_run(submitted[gid]) if gid in submitted else None
+            comment = None
+            if own is True and not verdict.passed:
+                comment = (f"{gid}: your saved notebook showed this test passing, but the trusted check "
+                           f"failed: {' '.join(verdict.messages)}")
+            elif own is False and verdict.passed:
+                comment = (f"{gid}: your saved notebook showed this test failing, but the trusted check "
+                           "passed (run all cells again before submitting to see the current result).")
+            cell.outputs = [_verdict_output(verdict, comment)]
+            resources.setdefault(META, {})[gid] = {"passed": verdict.passed, "messages": verdict.messages,
+                                                  "own_run": own, "comment": comment}
+        if self.stats_file:
+            with open(self.stats_file, "a") as fh:
+                fh.write(json.dumps({"checks": spent + time.perf_counter() - t0}) + "\n")
+        return nb, resources
+
+
+VERDICT_PASSED = "Trusted check passed"
+VERDICT_FAILED = "TrustedCheckFailed"
+
+
+def is_verdict(output) -> bool:
+    """Is this output a trusted verdict (the only output a graded test cell keeps)?"""
+    return (output.get("output_type") == "stream" and output.get("text", "").startswith(VERDICT_PASSED)
+            or output.get("output_type") == "error" and output.get("ename") == VERDICT_FAILED)
+
+
+def _verdict_output(verdict, comment):
+    if verdict.passed:
+        text = f"{VERDICT_PASSED} ({verdict.cases} case{'s' * (verdict.cases != 1)}).\n"
+        if comment:
+            text += f"Note: {comment}\n"
+        return NotebookNode(output_type="stream", name="stdout", text=text)
+    lines = list(verdict.messages)
+    if comment:
+        lines.append(f"Note: {comment}")
+    return NotebookNode(output_type="error", ename=VERDICT_FAILED, evalue="\n".join(verdict.messages),
+                        traceback=[f"{VERDICT_FAILED}: {line}" for line in lines])
+
+
+class TrustedComments(NbGraderPreprocessor):
+    """Record the trusted checks' notes as automatic comments (runs after ``SaveAutoGrades``)."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        info = resources["nbgrader"]
+        verdicts = resources.get(META, {})
+        notes: dict[str, list[str]] = {}
+        owner = None
+        for cell in nb.cells:
+            nbg = cell.metadata.get("nbgrader", {})
+            if nbg.get("solution"):
+                owner = nbg.get("grade_id")
+            comment = verdicts.get(nbg.get("grade_id"), {}).get("comment") if is_test_cell(cell) else None
+            if comment and owner:
+                notes.setdefault(owner, []).append(comment)
+        if not notes:
+            return nb, resources
+        with Gradebook(info["db_url"]) as gb:
+            for gid, lines in notes.items():
+                try:
+                    c = gb.find_comment(gid, info["notebook"], info["assignment"], info["student"])
+                except MissingEntry:
+                    continue
+                c.auto_comment = "\n".join(([c.auto_comment] if c.auto_comment else []) + lines)
+            gb.db.commit()
+        return nb, resources
