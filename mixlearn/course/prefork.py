@@ -64,6 +64,45 @@ def pids_in_namespace(ns: str) -> dict[int, int]:
     return out
 
 
+def _mount_points_under(argv: list[str], top: str) -> set[str]:
+    """Relative paths under *top* that are mount points of a bwrap command line, with their parents."""
+    keep = set()
+    for i, arg in enumerate(argv[:-1]):
+        if arg == "--":
+            break
+        if arg in ("--bind", "--ro-bind", "--dev-bind", "--symlink"):
+            dst = argv[i + 2] if i + 2 < len(argv) else ""
+        elif arg in ("--tmpfs", "--dir"):
+            dst = argv[i + 1]
+        else:
+            continue
+        if dst.startswith(top.rstrip("/") + "/"):
+            rel = os.path.relpath(dst, top)
+            parts = rel.split(os.sep)
+            keep.update(os.sep.join(parts[:k]) for k in range(1, len(parts) + 1))
+    return keep
+
+
+def _empty(folder: str, keep: set[str], rel: str = "") -> None:
+    """Remove everything in *folder* except the paths in *keep* (relative to the top folder)
+    and their ancestors, which are emptied in turn (mount points themselves stay untouched)."""
+    for name in os.listdir(folder):
+        full = os.path.join(folder, name)
+        r = os.path.join(rel, name) if rel else name
+        if r in keep:
+            is_parent = any(k.startswith(r + os.sep) for k in keep)
+            if is_parent and os.path.isdir(full) and not os.path.islink(full) and not os.path.ismount(full):
+                _empty(full, keep, r)
+            continue
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full, ignore_errors=True)
+        else:
+            try:
+                os.unlink(full)
+            except OSError:
+                pass
+
+
 class PreforkServer:
     """One zygote per grading worker (in its own sandbox unless ``sandbox=False``)."""
 
@@ -79,6 +118,7 @@ class PreforkServer:
         for d in SLOT_DIRS:
             os.makedirs(os.path.join(self.slot, d), exist_ok=True)
         self.proc = None
+        self._keep_in_tmp: set[str] = set()
         self._spare: set[int] = set()
         self._ns = None
         self._start()
@@ -113,6 +153,10 @@ class PreforkServer:
                 tmpdir=os.path.join(self.slot, "tmp"), shmdir=os.path.join(self.slot, "shm"),
                 extra_ro=((COURSE_DIR, TOOLS),))
             argv = spec.argv([sys.executable, f"{TOOLS}/_zygote.py", self.socket_path, *self.modules])
+            # Mount points the sandbox creates inside its /tmp (which is the slot's tmp folder), e.g.
+            # a Python environment that lives under /tmp: emptying /tmp must keep their folders, or
+            # Linux would unmount them in the sandbox.
+            self._keep_in_tmp = _mount_points_under(argv, "/tmp")
         else:
             argv = [sys.executable, ZYGOTE, self.socket_path, *self.modules]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
@@ -180,18 +224,8 @@ class PreforkServer:
         with open(os.path.join(self.slot, "pidns"), "w") as fh:
             fh.write(self._ns if self.sandbox and self._ns else "")
         for d in SLOT_DIRS:
-            path = os.path.join(self.slot, d)
-            for name in os.listdir(path):
-                full = os.path.join(path, name)
-                if full == self.socket_path:
-                    continue
-                if os.path.isdir(full) and not os.path.islink(full):
-                    shutil.rmtree(full, ignore_errors=True)
-                else:
-                    try:
-                        os.unlink(full)
-                    except OSError:
-                        pass
+            keep = self._keep_in_tmp if d == "tmp" else set()
+            _empty(os.path.join(self.slot, d), keep | {os.path.relpath(self.socket_path, os.path.join(self.slot, d))})
         return self.slot
 
     def close(self, keep_slot: bool = False) -> None:
