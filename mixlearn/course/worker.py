@@ -58,8 +58,11 @@ def _explain_exit(codes: list, lim: Limits) -> str | None:
         if sig == signal.SIGXCPU:
             return f"CPU time limit exceeded ({lim.cpu:g} CPU seconds for the kernel)"
         if sig == signal.SIGKILL:
-            return ("the kernel was killed (SIGKILL): it ran out of memory (limit "
-                    f"{lim.describe_memory()}) or ignored the CPU limit ({lim.cpu:g} s)")
+            # the memory limit shows as MemoryError and the CPU limit as SIGXCPU first, so a
+            # SIGKILL is the notebook's own doing (or the system's out-of-memory killer)
+            return ("the kernel was killed by SIGKILL: the notebook killed its own kernel, or the machine "
+                    f"ran out of memory (the kernel's own limit is {lim.describe_memory()} and would "
+                    "have raised MemoryError)")
         try:
             name = signal.Signals(sig).name
         except ValueError:
