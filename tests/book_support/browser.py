@@ -152,7 +152,14 @@ class Browser:
         """Poll ``expression`` until it is truthy; return its value (raise on timeout)."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
-            value = self.eval(expression)
+            try:
+                value = self.eval(expression)
+            except CDPError as exc:
+                # a redirect (index.html -> book/intro.html) can replace the page between
+                # two polls; the new page is asked again on the next poll
+                if "navigated or closed" not in str(exc) and "Cannot find context" not in str(exc):
+                    raise
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
