@@ -20,7 +20,7 @@ except ImportError:  # tests/ imported as a package
     from tests.book_support.build import SCREENSHOTS, clean_build
 
 CHAPTERS = ["01_mixtures", "02_latent_posteriors", "03_em_two", "04_em_n", "05_universal_approximation",
-            "06_faithful"]
+            "06_faithful", "07_missing"]
 # every chapter's interactive figures work without a kernel (mixlearn.teaching.static)
 KERNEL_FREE = CHAPTERS
 

@@ -29,6 +29,7 @@ EXPECTED_CHAPTERS = [
     "04_em_n",
     "05_universal_approximation",
     "06_faithful",
+    "07_missing",
 ]
 
 
