@@ -17,6 +17,13 @@ Steps, each timed:
 Options: ``--clean`` removes ``_build`` first (a clean build: every notebook executes);
 ``--builddir DIR`` builds somewhere else (the tests use a temporary folder);
 ``--skip-fetch`` fails instead of contacting npm when the assets are missing.
+
+Every build writes its output to ``_build/build.log`` and, when it succeeds,
+``_build/build-stamp.json``: whether it started from an empty build folder (a clean build)
+and a digest of the files it was built from (``book/``, ``mixlearn/``, ``exercises/``, the
+two YAML files, ``pyproject.toml``). The tests reuse a clean build whose digest matches the
+working tree instead of building the same sources a second time (CI builds once, in the
+README's first command).
 """
 
 from __future__ import annotations
@@ -215,6 +222,29 @@ def _source_hash() -> str:
     return h.hexdigest()
 
 
+BUILD_INPUTS = ("book", "mixlearn", "exercises", "_config.yml", "_toc.yml", "pyproject.toml")
+
+
+def sources_digest() -> str | None:
+    """SHA-256 of the files the book is built from (git-tracked or new and not ignored).
+
+    ``None`` outside a git checkout: then no build can be matched to its sources.
+    """
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+                              *BUILD_INPUTS], cwd=ROOT, capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    h = hashlib.sha256()
+    for name in sorted(set(out.stdout.decode().split("\0")) - {""}):
+        path = ROOT / name
+        if path.is_file():  # a tracked file deleted in the working tree is simply absent
+            h.update(name.encode() + b"\0")
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
 def build_wheel() -> None:
     """Build the mixlearn wheel JupyterLite's piplite serves to the in-browser kernel."""
     digest = _source_hash()
@@ -268,7 +298,17 @@ def jupyter_book(builddir: Path) -> None:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     # put this interpreter's bin first (jupyterlite and the kernels are looked up on PATH)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    res = subprocess.run(cmd, cwd=ROOT, env=env)
+    # the output goes to the terminal and to _build/build.log (the tests read the log of a reused build)
+    with open(builddir / "_build" / "build.log", "w", encoding="utf-8") as logfile:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace")
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            logfile.write(line)
+        proc.wait()
+    sys.stdout.flush()
+    res = proc
     if res.returncode != 0:
         raise SystemExit(f"jupyter-book build failed (exit code {res.returncode})")
 
@@ -285,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     if args.clean and (builddir / "_build").exists():
         shutil.rmtree(builddir / "_build")
+    clean = not (builddir / "_build" / ".jupyter_cache").exists() and not (builddir / "_build" / "html").exists()
+    stamp = builddir / "_build" / "build-stamp.json"
+    stamp.unlink(missing_ok=True)       # a failed or interrupted build leaves no stamp
+    digest = sources_digest()
 
     t0 = time.perf_counter()
     fetch_vendor(offline=args.skip_fetch)
@@ -301,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
 
     timings["total"] = time.perf_counter() - t_all
     html = builddir / "_build" / "html"
+    stamp.write_text(json.dumps({"clean": clean, "sources": digest, "seconds": timings["total"],
+                                 "sources_after": sources_digest()}, indent=1))
     log("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     log(f"done: open {html / 'index.html'}")
     return 0

@@ -31,8 +31,7 @@ from mixlearn.course.trusted import is_test_cell  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.course_support import synth  # noqa: E402
 
-N_ORDINARY = 36  # + 2 hostile that nbgrader also fails + 2 unsafe ones = 40
-UNSAFE = {"z_memory_hog", "z_fork_bomb"}
+N_ORDINARY, UNSAFE = synth.N_ORDINARY, set(synth.UNSAFE)
 NBGRADER_FAILS = {"x_invalid_json", "x_kernel_killer"}
 
 
@@ -68,26 +67,15 @@ def processes_in(root):
 
 
 @pytest.fixture(scope="module")
-def courses(tmp_path_factory):
-    base = str(tmp_path_factory.mktemp("course") / "base")
-    synth.make_course(base, timeout=3)
-    kinds = synth.make_class(base, n=N_ORDINARY)
-    kinds.update(synth.add_unsafe(base))
-    assert len(kinds) >= 40
-
-    serial = synth.copy_course(base, base + "-serial", exclude_students=tuple(UNSAFE))
-    t0 = time.monotonic()
-    proc = synth.run_nbgrader(serial, "autograde", synth.ASSIGNMENT, check=False)
-    t_serial = time.monotonic() - t0
-    assert proc.returncode != 0  # nbgrader reports its two failures (exit code 1)
-
+def courses(synthetic_class):
+    base, kinds = synthetic_class["base"], synthetic_class["kinds"]
     parallel = synth.copy_course(base, base + "-parallel")
     t0 = time.monotonic()
     run = course_cli(parallel, "autograde", synth.ASSIGNMENT, "--jobs", "2", "--prefork")
     t_parallel = time.monotonic() - t0
-    print(f"\nserial nbgrader: {t_serial:.1f} s for {len(kinds) - 2}; "
+    print(f"\nserial nbgrader: {synthetic_class['t_serial']:.1f} s for {len(kinds) - 2}; "
           f"mixlearn-course --jobs 2: {t_parallel:.1f} s for {len(kinds)}")
-    return {"base": base, "serial": serial, "parallel": parallel, "kinds": kinds, "run": run}
+    return {"base": base, "serial": synthetic_class["serial"], "parallel": parallel, "kinds": kinds, "run": run}
 
 
 def _graded_by_nbgrader(root):

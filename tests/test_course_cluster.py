@@ -46,8 +46,7 @@ if MISSING:
         pytest.fail(f"the cluster tests cannot run in CI: {MISSING}", pytrace=False)
     pytest.skip(MISSING, allow_module_level=True)
 
-N_ORDINARY = 36  # + 2 hostile that nbgrader also fails + 2 unsafe ones = 40
-UNSAFE = {"z_memory_hog", "z_fork_bomb"}
+N_ORDINARY, UNSAFE = synth.N_ORDINARY, set(synth.UNSAFE)
 NBGRADER_FAILS = {"x_invalid_json", "x_kernel_killer"}
 TABLES = ("student", "submitted_assignment", "submitted_notebook", "grade", "comment")
 
@@ -123,19 +122,8 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def courses(tmp_path_factory, pg, cluster):
-    base = str(tmp_path_factory.mktemp("cluster") / "base")
-    synth.make_course(base, timeout=3)
-    kinds = synth.make_class(base, n=N_ORDINARY)
-    kinds.update(synth.add_unsafe(base))
-    assert len(kinds) == 40
-
-    serial = synth.copy_course(base, base + "-serial", exclude_students=tuple(UNSAFE))
-    t0 = time.monotonic()
-    proc = synth.run_nbgrader(serial, "autograde", synth.ASSIGNMENT, check=False)
-    t_serial = time.monotonic() - t0
-    assert proc.returncode != 0  # nbgrader reports its two failures
-
+def courses(synthetic_class, pg, cluster):
+    base, kinds = synthetic_class["base"], synthetic_class["kinds"]
     dist = synth.copy_course(base, base + "-cluster")
     url = pg.createdb("course_main")
     record_assignment(dist, url)
@@ -143,9 +131,10 @@ def courses(tmp_path_factory, pg, cluster):
     run = course_cli(dist, "autograde", synth.ASSIGNMENT, "--db", url, "--scheduler", cluster.address,
                      "--no-progress")
     t_cluster = time.monotonic() - t0
-    print(f"\nserial nbgrader: {t_serial:.1f} s for {len(kinds) - 2}; "
+    print(f"\nserial nbgrader: {synthetic_class['t_serial']:.1f} s for {len(kinds) - 2}; "
           f"mixlearn-course on 2 Dask workers: {t_cluster:.1f} s for {len(kinds)}\n{run.stderr[-600:]}")
-    return {"base": base, "serial": serial, "cluster": dist, "url": url, "kinds": kinds, "run": run}
+    return {"base": base, "serial": synthetic_class["serial"], "cluster": dist, "url": url, "kinds": kinds,
+            "run": run}
 
 
 def test_cluster_grades_into_postgres_equal_serial_nbgrader(courses):

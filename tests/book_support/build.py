@@ -1,7 +1,15 @@
-"""Build the book once per test session, from scratch, into a temporary folder."""
+"""Build the book once per test session, from scratch, into a temporary folder.
+
+If the repository's own ``_build`` holds a clean build of exactly the current sources (see
+``_build/build-stamp.json``, written by ``book/build.py``), that build is used instead: CI's
+first command has just made it on a clean clone. ``MIXLEARN_FRESH_BOOK_BUILD=1`` always
+builds anew.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +33,10 @@ def clean_build(base: Path) -> dict:
     """
     if "result" in _cache:
         return _cache["result"]  # type: ignore[return-value]
+    reused = reusable_build()
+    if reused is not None:
+        _cache["result"] = reused
+        return reused
     base = Path(base)
     assert not (base / "_build").exists()
     t0 = time.perf_counter()
@@ -39,3 +51,30 @@ def clean_build(base: Path) -> dict:
     }
     _cache["result"] = result
     return result
+
+
+def _book_build_module():
+    spec = importlib.util.spec_from_file_location("mixlearn_book_build", BOOK / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def reusable_build() -> dict | None:
+    """The repository's ``_build`` if it is a clean build of the current sources, else None."""
+    if os.environ.get("MIXLEARN_FRESH_BOOK_BUILD") == "1":
+        return None
+    build = ROOT / "_build"
+    try:
+        stamp = json.loads((build / "build-stamp.json").read_text())
+        log = (build / "build.log").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    digest = _book_build_module().sources_digest()
+    if not stamp.get("clean") or digest is None or stamp.get("sources") != digest \
+            or stamp.get("sources_after") != digest or not (build / "html" / "index.html").is_file():
+        return None
+    print(f"\nbook: reusing the clean build in {build} (same sources, built in {stamp['seconds']:.0f} s)")
+    return {"returncode": 0, "log": log, "seconds": stamp["seconds"], "html": build / "html", "build": build,
+            "reused": True}

@@ -199,6 +199,11 @@ def write_submission(root, student, nb=None, raw: str | None = None, timestamp=N
     return path
 
 
+# the synthetic class shared by tests/test_course_class.py and tests/test_course_cluster.py
+N_ORDINARY = 36  # + 2 hostile that nbgrader also fails + 2 unsafe ones = 40
+UNSAFE = ("z_memory_hog", "z_fork_bomb")
+
+
 def make_class(root, n: int = 40, hostile: bool = True) -> dict:
     """Write *n* ordinary submissions (+ hostile ones) and return {student: kind}."""
     rel = release_notebook(root)
