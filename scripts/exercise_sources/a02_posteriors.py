@@ -177,7 +177,7 @@ def cells():
             post = ml.posterior([colour], [pi, 1 - pi], [ml.Bernoulli(p1), ml.Bernoulli(p2)])[0, 0]
             expect_close(post, 0.5, f"The posterior of factory 1 for colour {colour} at even_odds_prior({colour}, {p1}, {p2})")
         """),
-        md(r"How the posterior of factory 1 follows the prior, for a red and for a blue marble ($\theta_1 = 0.8$, $\theta_2 = 0.3$):"),
+        md(r"How the posterior of factory 1 follows the prior ($\theta_1 = 0.8$, $\theta_2 = 0.3$):"),
         demo("""
         for prior in [0.05, 0.2, even_odds_prior(1, 0.8, 0.3), 0.5, 0.8]:
             red, blue = marble_posterior(np.array([1, 0]), prior, 0.8, 0.3)

@@ -28,15 +28,22 @@ def cells():
         * the observed values alone follow the **marginal**
           $\mathbf{x}_n^{\mathrm{o}} \sim \mathcal N(\boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$:
           just drop the missing rows and columns of $\boldsymbol\mu_k$ and $\Sigma_k$. Its density
-          replaces $\mathcal N(\mathbf{x}_n; \boldsymbol\mu_k, \Sigma_k)$ in the responsibilities,
-          $\gamma_{nk} \propto \pi_k\, \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$;
+          replaces $\mathcal N(\mathbf{x}_n; \boldsymbol\mu_k, \Sigma_k)$ in the responsibilities:
+
+          $$\gamma_{nk} \propto
+          \pi_k\, \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}});$$
+
         * the missing values given the observed ones follow the **conditional**
-          $\mathbf{x}_n^{\mathrm{m}} \mid \mathbf{x}_n^{\mathrm{o}} \sim
-          \mathcal N\bigl(\hat{\mathbf{x}}_{nk}^{\mathrm{m}}, C_{nk}\bigr)$ with
-          $\hat{\mathbf{x}}_{nk}^{\mathrm{m}} = \boldsymbol\mu_k^{\mathrm{m}} + B\,(\mathbf{x}_n^{\mathrm{o}} - \boldsymbol\mu_k^{\mathrm{o}})$,
-          $C_{nk} = \Sigma_k^{\mathrm{mm}} - B\,\Sigma_k^{\mathrm{om}}$ and
-          $B = \Sigma_k^{\mathrm{mo}} (\Sigma_k^{\mathrm{oo}})^{-1}$. Its mean fills in
-          $\mathbf{x}_n^{\mathrm{m}}$ in the M-step, and its covariance is added to the second moments.
+          $\mathbf{x}_n^{\mathrm{m}} \mid \mathbf{x}_n^{\mathrm{o}} \sim \mathcal N(\hat{\mathbf{x}}_{nk}^{\mathrm{m}}, C_{nk})$
+          with
+
+          $$\hat{\mathbf{x}}_{nk}^{\mathrm{m}} = \boldsymbol\mu_k^{\mathrm{m}}
+          + B\,(\mathbf{x}_n^{\mathrm{o}} - \boldsymbol\mu_k^{\mathrm{o}}), \qquad
+          C_{nk} = \Sigma_k^{\mathrm{mm}} - B\,\Sigma_k^{\mathrm{om}}, \qquad
+          B = \Sigma_k^{\mathrm{mo}} (\Sigma_k^{\mathrm{oo}})^{-1}.$$
+
+          Its mean fills in $\mathbf{x}_n^{\mathrm{m}}$ in the M-step, and its covariance is added to
+          the second moments.
 
         You write these pieces for **one** component and one row; a mixture repeats them for every
         $k$ and $n$. The symbols are those of the book (see its Notation page). Expect about 45
@@ -164,10 +171,10 @@ def cells():
         ## Part 3: the log-density of the observed values
 
         Write `observed_log_density(mean, cov, x_row)` returning the float
-        $\log \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$, the log-density of the observed coordinates with
-        the missing ones integrated out. Work in log space: far from the mean the density itself
-        underflows to 0. (You may use `stats.multivariate_normal(...).logpdf`; the point is which mean
-        and covariance to give it.)
+        $\log \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$,
+        the log-density of the observed coordinates with the missing ones integrated out. Work in
+        log space: far from the mean the density itself underflows to 0. (You may use
+        `stats.multivariate_normal(...).logpdf`; the point is which mean and covariance to give it.)
         """),
         solution("observed_log_density", '''
         def observed_log_density(mean, cov, x_row):
@@ -238,8 +245,9 @@ def cells():
         ## Written questions
 
         **Question 1.** In the M-step the covariance of component $k$ needs
-        $\mathbb E[\mathbf{x}_n \mathbf{x}_n^\top \mid \mathbf{x}_n^{\mathrm{o}}, z_n = k]$ for every sample. Why is it wrong to fill in the missing coordinates with their conditional means
-        and then take the covariance of the filled-in data? What does the conditional covariance add?
+        $\mathbb E[\mathbf{x}_n \mathbf{x}_n^\top \mid \mathbf{x}_n^{\mathrm{o}}, z_n = k]$ for every
+        sample. Why is it wrong to fill in the missing coordinates with their conditional means and
+        then take the covariance of the filled-in data? What does the conditional covariance add?
         """),
         answer("answer_covariance_correction", 2, r"""
         For the missing block (within component $k$),
