@@ -277,9 +277,9 @@ def cells():
         from about $-2.16$ to $-1.11$ and then becomes `nan`, because a normal density with
         $\sigma_k^2 = 0$ is infinite at its mean and the responsibilities turn into $0/0$; from then
         on every parameter is `nan` (the loop does not stop, as `nan` never passes the test against
-        `tol`, and runs to `max_iter`). This is not
-        a bug in the steps: a component with $\mu_k$ on a data point has density
-        $\pi_k / \sqrt{2\pi\sigma_k^2}$ there, which grows without bound as $\sigma_k \to 0$, while
+        `tol`, and runs to `max_iter`). This is not a bug in the steps: a component with $\mu_k$ on
+        a data point has a weighted density proportional to $\pi_k / \sigma_k$ there, which grows
+        without bound as $\sigma_k \to 0$, while
         the other components keep every other point's density positive. So the likelihood is
         unbounded, and EM has followed that degenerate direction instead of finding a useful fit
         (started with variance 0.01 instead, it moves the component away and does find one).

@@ -272,7 +272,8 @@ def cells():
         Ignoring the mask is justified when whether a value is missing does not depend on the missing
         value itself: completely at random (MCAR, e.g. a sensor that drops readings at random), or at
         random given the observed values (MAR, e.g. a second test given only to patients whose first
-        test was high). The likelihood of the observed values then gives the right estimates. It fails
+        test was high). Maximising the likelihood of the observed values then gives valid estimates
+        (consistent as the sample grows), without a model of the mask. It fails
         when missingness depends on the value that is missing (MNAR): a scale that cannot show weights
         above 150 kg, or people with high incomes declining to report them. The recorded values are
         then a biased sample of the low end, and the fitted means and variances come out too low; the
