@@ -292,7 +292,7 @@ class BaseMixture:
         """``X`` with each missing value (NaN) replaced by its conditional expectation.
 
         The expectation is taken under the fitted mixture given the sample's observed values:
-        ``E[x_mis | x_obs] = sum_k P(k | x_obs) E[x_mis | x_obs, k]``, the responsibilities
+        ``E[x_mis | x_obs] = sum_k P(z = k | x_obs) E[x_mis | x_obs, z = k]``, the responsibilities
         coming from the observed values only. Observed values are returned unchanged; ``X`` is
         not modified. Imputed values are best guesses: their spread is smaller than the data's
         (use :meth:`sample_missing` for draws that keep it).
@@ -326,7 +326,7 @@ class BaseMixture:
     def sample_missing(self, X, random_state=None):
         """``X`` with each missing value (NaN) replaced by a draw from its conditional distribution.
 
-        For each sample a component is drawn from ``P(k | x_obs)``, then the missing values from
+        For each sample a component is drawn from ``P(z = k | x_obs)``, then the missing values from
         that component's distribution given the observed ones. Repeating this gives multiple
         imputations, whose spread shows the uncertainty that :meth:`impute` hides. Observed
         values are returned unchanged; ``X`` is not modified.

@@ -55,7 +55,7 @@ def features_of_shifted(xs):
 
 
 def weighted_log_prob_complete(X, weights, means, precisions_cholesky, covariance_type, features):
-    """(K, N) array of ``log w_k + log N(x_n | mean_k, cov_k)`` for rows without missing values.
+    """(K, N) array of ``log pi_k + log N(x_n | mean_k, cov_k)`` for rows without missing values.
 
     ``features`` is ``quadratic_features(X, covariance_type)`` (or None for the direct formulas).
     """
@@ -125,7 +125,7 @@ def m_step_complete(X, resp, sample_weight, covariance_type, reg_covar, features
     feats = features if ctype in ("full", "tied") else None
     if feats is not None:
         shift, Z, iu, _ = feats
-        stats = resp @ Z.T  # (K, F): sum r, sum r x, sum r x_i x_j
+        stats = resp @ Z.T  # (K, F): sum_n gamma_nk, sum_n gamma_nk x_n, sum_n gamma_nk x_ni x_nj
         nk = stats[:, 0] + 10 * np.finfo(float).eps
         shifted_means = stats[:, 1 : d + 1] / nk[:, None]
         means = shifted_means + shift

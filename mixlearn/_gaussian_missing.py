@@ -163,7 +163,7 @@ def missing_features(patterns, covariance_type):
 
 
 def weighted_log_prob(patterns, weights, means, precisions_cholesky, covariance_type, covariances, features):
-    """(K, N) array of ``log w_k + log N(x_n,obs | mean_k,obs, cov_k,obs)`` in working order.
+    """(K, N) array of ``log pi_k + log N(x_n,obs | mean_k,obs, cov_k,obs)`` in working order.
 
     ``features`` are ``missing_features(patterns, covariance_type)`` (or None).
     """
@@ -299,7 +299,7 @@ def _direct_scatter(patterns, r_k, nk_k, conditionals, k):
 
 
 def impute(patterns, resp, means, covariances, covariance_type):
-    """Rows (working order) with each missing value replaced by ``sum_k r_nk E[x_m | x_o, k]``."""
+    """Rows (working order) with each missing value replaced by ``sum_k gamma_nk E[x_m | x_o, z = k]``."""
     covs = full_covariances(covariances, covariance_type, means.shape[1])
     out = patterns.X0.copy()
     for start, stop, obs, mis in patterns.groups:

@@ -156,7 +156,7 @@ class BernoulliMixture(BaseMixture):
         self.weights_ = nk / nk.sum()
         self.means_ = np.clip(successes / nk[:, None], self.min_prob, 1 - self.min_prob)
 
-    # missing values: E[x_d | x_obs] = sum_k P(k | x_obs) mu_kd, since features are independent given k
+    # missing values: E[x_d | x_obs] = sum_k P(z = k | x_obs) mu_kd, since features are independent given z
     def _impute(self, data, resp):
         p = data.patterns
         return np.where(p.observed > 0, p.X0, resp.T @ self.means_)

@@ -239,7 +239,7 @@ def _warn_unidentifiable(rank, n_components):
     warnings.warn(
         f"The mixing weights are not identifiable from this data: the {n_components} components' "
         f"likelihoods over the observed values span only {rank} dimension(s), so many weight vectors "
-        "give exactly the same likelihood (e.g. with single Bernoulli draws only sum_k w_k p_k is "
+        "give exactly the same likelihood (e.g. with single Bernoulli draws only sum_k pi_k theta_k is "
         "determined). The answer depends on weights_init; observe several draws per item or use "
         "components that differ on the observed values.",
         IdentifiabilityWarning,

@@ -112,7 +112,7 @@ def test_single_draws_from_three_factories_warn_and_preserve_the_identifiable_pa
     x, _ = sample_mixture([0.2, 0.5, 0.3], [Bernoulli(0.1), Bernoulli(0.5), Bernoulli(0.9)], 5000, random_state=1)
     with pytest.warns(IdentifiabilityWarning, match="not identifiable"):
         res = em_n_components(x, [Bernoulli(0.1), Bernoulli(0.5), Bernoulli(0.9)], tol=1e-13)
-    # only sum_k w_k p_k is determined, and it must equal the observed share of reds
+    # only sum_k pi_k theta_k is determined, and it must equal the observed share of reds
     assert res.weights @ [0.1, 0.5, 0.9] == pytest.approx(x.mean(), abs=1e-5)
 
 

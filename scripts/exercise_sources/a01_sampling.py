@@ -13,23 +13,27 @@ def cells():
         # Assignment 1: sampling a mixture
 
         A bag holds marbles from two factories. Factory 1 makes red marbles with probability
-        $p_1$, factory 2 with probability $p_2$. A marble comes from factory 1 with probability
-        $\pi$ and from factory 2 otherwise. The factory is the *latent* variable $c$: it shapes
-        what we see (the colour $x$) but is never observed itself.
+        $\theta_1$, factory 2 with probability $\theta_2$. A marble comes from factory 1 with
+        probability $\pi$ and from factory 2 otherwise. The factory is the *latent* variable $z$:
+        it shapes what we see (the colour $x$) but is never observed itself.
 
         In this assignment you simulate the bag and check the simulation against the formula for
-        $P(\text{red})$. Expect about 40 minutes.
+        $\rho = P(x = \text{red})$. Expect about 40 minutes.
+
+        The symbols are those of the book (see its Notation page). In the code, the red
+        probabilities $\theta_1, \theta_2$ are the arguments `p1`, `p2`, and `pi` is $\pi$.
 
         **How this notebook is graded.** Write your code where it says `YOUR CODE HERE` (delete the
         `raise NotImplementedError()` line) and your written answers where it says
         `YOUR ANSWER HERE`. The read-only cells after each function are tests: run them to check your
         work. The autograder also runs further hidden tests on other data, so write general code
-        rather than code that only fits the visible examples. Some tests switch off mixlearn's own
-        version of what you are asked to write. Before submitting, restart the kernel and run all
-        cells.
+        rather than code that only fits the visible examples. (From assignment 2 on, some tests
+        also switch off mixlearn's own version of what you are asked to write.) Before submitting,
+        restart the kernel and run all cells.
 
-        Conventions used throughout: colours are `1` = red, `0` = blue; factories are `0` = factory 1,
-        `1` = factory 2 (as in `mixlearn.datasets.make_marbles`).
+        Conventions used throughout: colours are `1` = red, `0` = blue. The mathematics counts the
+        factories from 1 and the code from 0: factory 1 ($z = 1$) is `0` in an array and factory 2
+        ($z = 2$) is `1` (as in `mixlearn.datasets.make_marbles`).
         """),
         setup("setup", setup_source("""
         import numpy as np
@@ -40,7 +44,8 @@ def cells():
 
         Summing over the latent factory (law of total probability):
 
-        $$P(x = \text{red}) = \sum_{k} P(c = k)\, P(x = \text{red} \mid c = k).$$
+        $$\rho = P(x = \text{red}) = \sum_{k=1}^{2} P(z = k)\, P(x = \text{red} \mid z = k)
+        = \pi\,\theta_1 + (1 - \pi)\,\theta_2 .$$
 
         Write `p_red(pi, p1, p2)` returning this probability. It should also work when `pi` is a
         NumPy array (one answer per entry).
@@ -66,12 +71,13 @@ def cells():
         md(r"""
         ## Part 2: simulate the bag
 
-        Write `sample_marbles(n, pi, p1, p2, rng)` that follows the generative story for `n` marbles:
-        first draw each marble's factory (factory 1 with probability `pi`), then its colour with the
-        red probability of *its* factory. Use only the generator `rng`
-        (a `numpy.random.Generator`) for randomness, so that results are reproducible. Return
-        `(x, c)`: two integer arrays of length `n`, `x` the colours (1 = red) and `c` the factories
-        (0 = factory 1, 1 = factory 2). Use vectorised NumPy code, not a Python loop over marbles.
+        Write `sample_marbles(n, pi, p1, p2, rng)` that follows the generative story for `n` marbles
+        (the book's $N$): first draw each marble's factory $z_n$ (factory 1 with probability `pi`),
+        then its colour with the red probability $\theta_{z_n}$ of *its* factory. Use only the
+        generator `rng` (a `numpy.random.Generator`) for randomness, so that results are
+        reproducible. Return `(x, c)`: two integer arrays of length `n`, `x` the colours (1 = red)
+        and `c` the factories, i.e. the latent $z_n$ counted from 0 (0 = factory 1, 1 = factory 2).
+        Use vectorised NumPy code, not a Python loop over marbles.
         """),
         solution("sample_marbles", '''
         def sample_marbles(n, pi, p1, p2, rng):
@@ -164,10 +170,12 @@ def cells():
         md(r"""
         ## Part 4: does the simulation agree with the formula?
 
-        The number of red marbles among $n$ is Binomial$(n, p)$ with $p = P(\text{red})$, so the
-        observed fraction has standard error $\sqrt{p(1-p)/n}$. Write `z_score(x, pi, p1, p2)`:
-        the observed fraction of red marbles in `x` minus the formula's $p$, divided by that
-        standard error. Keep the sign: positive means more red than expected.
+        The number of red marbles among $N$ is Binomial$(N, \rho)$ with $\rho = P(\text{red})$,
+        so the observed fraction $\bar x$ has standard error $\sqrt{\rho(1-\rho)/N}$. Write
+        `z_score(x, pi, p1, p2)`: the observed fraction of red marbles in `x` minus the formula's
+        $\rho$, divided by that standard error. Keep the sign: positive means more red than
+        expected. (The name "z-score" is the statistician's; it has nothing to do with the latent
+        variable $z$.)
         """),
         solution("z_score", '''
         def z_score(x, pi, p1, p2):
@@ -193,7 +201,9 @@ def cells():
         """),
         md("""
         Now watch the simulation approach the formula as the bag grows (the formula's value is
-        0.6 here):
+        $\\rho = 0.6$ here). The fraction of red marbles closes in on 0.6, while the z-score does not
+        shrink: it stays of the order of 1 for every bag size (a value beyond about $\\pm 3$ would
+        point to a bug in the sampler).
         """),
         demo("""
         rng = np.random.default_rng(2024)
@@ -205,24 +215,27 @@ def cells():
         md("""
         ## Written questions
 
-        **Question 1.** In two or three sentences: why is $P(\\text{red})$ a weighted average of $p_1$
-        and $p_2$, and what are the weights? What range of values can $P(\\text{red})$ take?
+        **Question 1.** In two or three sentences: why is $P(\\text{red})$ a weighted average of
+        $\\theta_1$ and $\\theta_2$, and what are the weights? What range of values can
+        $P(\\text{red})$ take?
         """),
         answer("answer_weighted_average", 2, """
         Every marble comes from exactly one factory, so the red marbles split into red marbles from
-        factory 1 (probability $\\pi p_1$) and red marbles from factory 2 (probability
-        $(1-\\pi) p_2$); adding them gives $\\pi p_1 + (1-\\pi)p_2$. The weights are the factory
-        probabilities $\\pi$ and $1-\\pi$, which are non-negative and add up to one, so $P(\\text{red})$
-        always lies between $p_1$ and $p_2$.
+        factory 1 (probability $\\pi \\theta_1$) and red marbles from factory 2 (probability
+        $(1-\\pi) \\theta_2$); adding them gives $\\pi \\theta_1 + (1-\\pi)\\theta_2$. The weights are the
+        factory probabilities $\\pi$ and $1-\\pi$, which are non-negative and add up to one, so
+        $P(\\text{red})$ always lies between $\\theta_1$ and $\\theta_2$ (inclusive; it equals one of
+        them when $\\pi$ is 0 or 1).
         """),
         md("""
         **Question 2.** How does the gap between the simulated fraction of red marbles and the formula
-        shrink as $n$ grows? Roughly how many marbles do you need for the fraction to be within
-        $\\pm 0.01$ of $0.6$ about 95% of the time?
+        shrink as the number of marbles $N$ grows? Roughly how many marbles do you need for the
+        fraction to be within $\\pm 0.01$ of $0.6$ about 95% of the time?
         """),
         answer("answer_sample_size", 2, """
-        The typical gap is the standard error $\\sqrt{p(1-p)/n}$, so it shrinks like $1/\\sqrt{n}$: a
-        hundred times more marbles make it ten times smaller. For 95% of the time within $0.01$ we need
-        $1.96\\sqrt{0.24/n} \\le 0.01$, i.e. $n \\ge 1.96^2 \\cdot 0.24 / 0.01^2 \\approx 9{,}200$ marbles.
+        The typical gap is the standard error $\\sqrt{\\rho(1-\\rho)/N}$, so it shrinks like $1/\\sqrt{N}$:
+        a hundred times more marbles make it ten times smaller. For 95% of the time within $0.01$ we
+        need $1.96\\sqrt{0.24/N} \\le 0.01$ (here $\\rho(1-\\rho) = 0.6 \\cdot 0.4 = 0.24$), i.e.
+        $N \\ge 1.96^2 \\cdot 0.24 / 0.01^2 \\approx 9{,}200$ marbles.
         """),
     ]

@@ -1,4 +1,4 @@
-"""Assignment 2: posteriors P(c | x)."""
+"""Assignment 2: posteriors P(z | x)."""
 
 from _cells import answer, demo, md, setup, setup_source, solution, tests
 
@@ -13,13 +13,14 @@ def cells():
         md(r"""
         # Assignment 2: posteriors
 
-        We see a marble's colour; which factory made it? Bayes' rule turns the prior $P(c = k)$ and
-        the likelihood $P(x \mid c = k)$ into the posterior
+        We see a marble's colour; which factory made it? Bayes' rule turns the prior $P(z = k)$ and
+        the likelihood $P(x \mid z = k)$ of the latent factory $z$ into the posterior
 
-        $$P(c = k \mid x) = \frac{P(c = k)\,P(x \mid c = k)}{\sum_j P(c = j)\,P(x \mid c = j)}.$$
+        $$P(z = k \mid x) = \frac{P(z = k)\,P(x \mid z = k)}{\sum_j P(z = j)\,P(x \mid z = j)}.$$
 
-        These posteriors are the *responsibilities* that the E-step of EM computes (assignments 3 to 5).
-        Expect about 45 minutes.
+        For the $n$-th observation these posteriors are the *responsibilities*
+        $\gamma_{nk} = P(z_n = k \mid x_n)$ that the E-step of EM computes (assignments 3 to 5).
+        The symbols are those of the book (see its Notation page). Expect about 45 minutes.
 
         **How this notebook is graded.** Write code where it says `YOUR CODE HERE` (delete the
         `raise NotImplementedError()` line) and answers where it says `YOUR ANSWER HERE`. The read-only
@@ -27,8 +28,10 @@ def cells():
         mixlearn's `posterior` and `e_step`, so compute the posteriors yourself. Before submitting,
         restart the kernel and run all cells.
 
-        Conventions: colours `1` = red, `0` = blue; `pi` is the prior probability of factory 1;
-        `p1`, `p2` are the red probabilities of factories 1 and 2.
+        Conventions: colours `1` = red, `0` = blue; `pi` is the prior probability $\pi = P(z = 1)$
+        of factory 1; `p1`, `p2` are the red probabilities $\theta_1$, $\theta_2$ of factories 1
+        and 2. The mathematics counts components from 1, the code from 0: column `0` of an array of
+        responsibilities belongs to component $k = 1$.
         """),
         setup("setup", setup_source("""
         import numpy as np
@@ -39,8 +42,8 @@ def cells():
         ## Part 1: which factory made this marble?
 
         Write `marble_posterior(x, pi, p1, p2)` returning, for every marble in the array `x`, the
-        posterior probability that it came from **factory 1**. Remember that a blue marble has
-        probability $1 - p_1$ under factory 1.
+        posterior probability $P(z = 1 \mid x)$ that it came from **factory 1**. Remember that a
+        blue marble has probability $1 - \theta_1$ under factory 1.
         """),
         solution("marble_posterior", '''
         def marble_posterior(x, pi, p1, p2):
@@ -74,21 +77,23 @@ def cells():
         ## Part 2: responsibilities in a 1-D Gaussian mixture
 
         Now the observations are real numbers and component $k$ is a normal distribution with mean
-        $\mu_k$ and standard deviation $\sigma_k$, with weight $w_k$. Write
-        `gaussian_posterior(x, weights, means, stds)` returning an array of shape `(N, K)` whose row
-        $n$ holds $P(c = k \mid x_n)$ for all $k$.
+        $\mu_k$ and standard deviation $\sigma_k$ (variance $\sigma_k^2$), with weight $\pi_k$.
+        Write `gaussian_posterior(x, weights, means, stds)` (the arrays $\pi_k$, $\mu_k$ and
+        $\sigma_k$) returning an array `resp` of shape `(N, K)` whose entry `resp[n, k]` holds the
+        responsibility $\gamma_{nk} = P(z_n = k \mid x_n)$.
 
-        Work in log space: compute $\log w_k + \log \mathcal{N}(x_n; \mu_k, \sigma_k)$ with
+        Work in log space: compute $\log \pi_k + \log \mathcal{N}(x_n; \mu_k, \sigma_k^2)$ with
 
-        $$\log \mathcal{N}(x; \mu, \sigma) = -\log\sigma - \tfrac12 \log(2\pi) - \tfrac12\left(\frac{x-\mu}{\sigma}\right)^2,$$
+        $$\log \mathcal{N}(x; \mu, \sigma^2) = -\log\sigma - \tfrac12 \log(2\pi) - \tfrac12\left(\frac{x-\mu}{\sigma}\right)^2$$
 
-        and normalise each row with `scipy.special.logsumexp` (already imported). A direct
-        computation with densities underflows to `0/0` for points far from every component; the
-        log-space version stays exact. Vectorise over samples and components (broadcasting).
+        (here $\pi$ is the circle constant, not a weight), and normalise each row with
+        `scipy.special.logsumexp` (already imported). A direct computation with densities
+        underflows to `0/0` for points far from every component; the log-space version keeps full
+        precision there. Vectorise over samples and components (broadcasting).
         """),
         solution("gaussian_posterior", '''
         def gaussian_posterior(x, weights, means, stds):
-            """(N, K) array of P(c = k | x_n) for a 1-D Gaussian mixture."""
+            """(N, K) array of responsibilities gamma_nk = P(z_n = k | x_n) for a 1-D Gaussian mixture."""
             ### BEGIN SOLUTION
             x = np.asarray(x, dtype=float)[:, None]
             means = np.asarray(means, dtype=float)
@@ -148,8 +153,8 @@ def cells():
         A red marble is evidence for the factory that makes more red marbles, but the prior counts too.
         Write `even_odds_prior(colour, p1, p2)`: the prior $\pi$ at which a marble of this colour
         (1 = red, 0 = blue) is exactly as likely to come from factory 1 as from factory 2, i.e.
-        the $\pi$ that makes the posterior equal to $1/2$. (Solve $\pi\,P(x \mid 1) = (1 - \pi)\,P(x \mid 2)$
-        on paper first.)
+        the $\pi$ that makes the posterior equal to $1/2$. (Solve
+        $\pi\,P(x \mid z = 1) = (1 - \pi)\,P(x \mid z = 2)$ on paper first.)
         """),
         solution("even_odds_prior", '''
         def even_odds_prior(colour, p1, p2):
@@ -172,7 +177,7 @@ def cells():
             post = ml.posterior([colour], [pi, 1 - pi], [ml.Bernoulli(p1), ml.Bernoulli(p2)])[0, 0]
             expect_close(post, 0.5, f"The posterior of factory 1 for colour {colour} at even_odds_prior({colour}, {p1}, {p2})")
         """),
-        md("How the posterior for a red marble follows the prior (factories 0.8 and 0.3):"),
+        md(r"How the posterior of factory 1 follows the prior ($\theta_1 = 0.8$, $\theta_2 = 0.3$):"),
         demo("""
         for prior in [0.05, 0.2, even_odds_prior(1, 0.8, 0.3), 0.5, 0.8]:
             red, blue = marble_posterior(np.array([1, 0]), prior, 0.8, 0.3)
@@ -199,7 +204,7 @@ def cells():
         """),
         answer("answer_tails", 2, r"""
         The log-density of a normal falls like $-(x-\mu)^2 / (2\sigma^2)$. For large $|x|$ this quadratic
-        term dominates the constants $\log w_k - \log\sigma_k$, and it falls much more slowly for the larger
+        term dominates the constants $\log \pi_k - \log\sigma_k$, and it falls much more slowly for the larger
         $\sigma$. So on both sides, far enough from the centre, the wide component has the higher weighted
         density and its responsibility tends to 1, even though its weight is small.
         """),

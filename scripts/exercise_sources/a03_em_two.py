@@ -14,15 +14,18 @@ def cells():
         md(r"""
         # Assignment 3: EM for two components
 
-        The factories' red probabilities $p_1$ and $p_2$ are known, but the share $\pi$ of marbles from
-        factory 1 is not. We only see colours. Expectation-maximisation (EM) estimates $\pi$ by
-        alternating two steps:
+        The factories' red probabilities $\theta_1$ and $\theta_2$ are known, but the share $\pi$ of
+        marbles from factory 1 is not. We only see the colours $x_1, \dots, x_N$.
+        Expectation-maximisation (EM) estimates $\pi$ by alternating two steps:
 
         * **E-step**: with the current guess $\pi$, compute each marble's responsibility
-          $r_n = P(c_n = \text{factory 1} \mid x_n)$ (Bayes' rule, as in assignment 2);
-        * **M-step**: the new guess is the average responsibility, $\pi \leftarrow \frac1N \sum_n r_n$.
+          $\gamma_n = P(z_n = 1 \mid x_n)$, the posterior probability that marble $n$ came from
+          factory 1 (Bayes' rule, as in assignment 2);
+        * **M-step**: the new guess is the average responsibility, $\pi \leftarrow \frac1N \sum_n \gamma_n$.
 
-        Each round never lowers the log-likelihood $\sum_n \log P(x_n)$. Expect about 50 minutes.
+        No round ever lowers the log-likelihood $\ell(\pi) = \sum_n \log p(x_n)$, where
+        $p(\text{red}) = \rho = \pi\theta_1 + (1 - \pi)\theta_2$ and $p(\text{blue}) = 1 - \rho$.
+        The symbols are those of the book (see its Notation page). Expect about 50 minutes.
 
         **How this notebook is graded.** Write code where it says `YOUR CODE HERE` (delete the
         `raise NotImplementedError()` line) and answers where it says `YOUR ANSWER HERE`. The read-only
@@ -30,7 +33,8 @@ def cells():
         EM functions (`em_two_components`, `e_step`, `m_step`, `posterior`, ...), so write the steps
         yourself. Before submitting, restart the kernel and run all cells.
 
-        Conventions: `x` is an array of colours, `1` = red, `0` = blue.
+        Conventions: `x` is an array of colours, `1` = red, `0` = blue; `pi` is $\pi$ and `p1`, `p2`
+        are $\theta_1$, $\theta_2$.
         """),
         setup("setup", setup_source(f"""
         import numpy as np
@@ -41,12 +45,13 @@ def cells():
         md(r"""
         ## Part 1: the E-step
 
-        Write `e_step_two(x, pi, p1, p2)` returning the array of responsibilities of factory 1, one per
-        marble. (You may reuse your `marble_posterior` from assignment 2.)
+        Write `e_step_two(x, pi, p1, p2)` returning the array of responsibilities $\gamma_n$ of
+        factory 1, one per marble. (It is the `marble_posterior` of assignment 2; copy your code, as
+        this notebook cannot see that one.)
         """),
         solution("e_step_two", '''
         def e_step_two(x, pi, p1, p2):
-            """Responsibility of factory 1 for every marble: P(c = factory 1 | x_n)."""
+            """Responsibility of factory 1 for every marble: gamma_n = P(z_n = 1 | x_n)."""
             ### BEGIN SOLUTION
             x = np.asarray(x)
             joint1 = pi * np.where(x == 1, p1, 1 - p1)
@@ -76,7 +81,8 @@ def cells():
         md("""
         ## Part 2: the M-step
 
-        Write `m_step_two(r)`: the new estimate of $\\pi$ from the array of responsibilities `r`.
+        Write `m_step_two(r)`: the new estimate of $\\pi$ from the array `r` of responsibilities
+        (`r[n]` holds $\\gamma_n$).
         """),
         solution("m_step_two", '''
         def m_step_two(r):
@@ -95,9 +101,10 @@ def cells():
         md(r"""
         ## Part 3: the log-likelihood
 
-        Write `log_likelihood_two(x, pi, p1, p2)` returning $\sum_n \log P(x_n)$ where
-        $P(\text{red}) = \pi p_1 + (1-\pi) p_2$. Sum logarithms; do not multiply probabilities (the
-        product of 100,000 probabilities is 0 in floating point).
+        Write `log_likelihood_two(x, pi, p1, p2)` returning $\ell(\pi) = \sum_n \log p(x_n)$, where
+        $p(\text{red}) = \rho = \pi \theta_1 + (1-\pi) \theta_2$ and $p(\text{blue}) = 1 - \rho$.
+        Sum logarithms; do not multiply probabilities (a product of 100,000 probabilities such as
+        0.6 or 0.4 is 0 in floating point).
         """),
         solution("log_likelihood_two", '''
         def log_likelihood_two(x, pi, p1, p2):
@@ -129,9 +136,9 @@ def cells():
 
         Write `em_two(x, p1, p2, pi_init=0.5, tol=1e-10, max_iter=10_000)` that starts at `pi_init`
         and repeats E-step and M-step. Return `(pi, log_likelihoods)`: the final estimate and the list of
-        total log-likelihoods, **starting with the one at `pi_init`** and then one per iteration. Stop
-        when the log-likelihood per marble (total divided by the number of marbles) changes by less
-        than `tol`, or after `max_iter` iterations.
+        total log-likelihoods $\ell$, **starting with the one at `pi_init`** and then one per
+        iteration. Stop when the log-likelihood per marble, $\ell / N$, changes by less than `tol`
+        between two iterations, or after `max_iter` iterations.
         """),
         solution("em_two", '''
         def em_two(x, p1, p2, pi_init=0.5, tol=1e-10, max_iter=10_000):
@@ -184,10 +191,10 @@ def cells():
         ## Part 5: the closed form
 
         With single draws the maximum-likelihood estimate can be found by hand: the likelihood depends
-        on $\pi$ only through $P(\text{red}) = \pi p_1 + (1 - \pi) p_2$, and the best $P(\text{red})$ is
+        on $\pi$ only through $\rho = \pi \theta_1 + (1 - \pi) \theta_2$, and the best $\rho$ is
         the observed fraction of red marbles $\bar x$. Solving for $\pi$ and keeping it within $[0, 1]$
-        gives $\hat\pi = \operatorname{clip}\left(\frac{\bar x - p_2}{p_1 - p_2}, 0, 1\right)$.
-        Write `closed_form_pi(x, p1, p2)` (assume $p_1 \ne p_2$).
+        gives $\hat\pi = \operatorname{clip}\left(\frac{\bar x - \theta_2}{\theta_1 - \theta_2}, 0, 1\right)$.
+        Write `closed_form_pi(x, p1, p2)` (assume $\theta_1 \ne \theta_2$).
         """),
         solution("closed_form_pi", '''
         def closed_form_pi(x, p1, p2):
@@ -219,24 +226,34 @@ def cells():
         md(r"""
         ## Written questions
 
-        **Question 1.** EM and the closed form give the same $\hat\pi$ here. Why, and why learn EM when
-        the closed form exists?
+        **Question 1.** EM and the closed form give the same $\hat\pi$ here (to the four decimals
+        printed). Why, and why learn EM when the closed form exists?
         """),
         answer("answer_why_em", 2, r"""
-        Both maximise the same likelihood, which has a single maximum in $\pi$ (it is concave, and
-        strictly so when $p_1 \ne p_2$); EM climbs without ever going down, so it converges to that
-        maximum, which is the clipped closed form. The closed form exists only because one number
-        $P(\text{red})$ summarises single binary draws; with more components, other families or more
-        parameters there is no formula, but the same E-step/M-step loop still works.
+        Both maximise the same log-likelihood, which has a single maximum on $[0, 1]$: it is concave
+        in $\pi$, and strictly so when $\theta_1 \ne \theta_2$. Started strictly between 0 and 1, EM
+        never goes down and has no other point to stop at, so it converges to that maximum, which is
+        the clipped closed form; it agrees with the formula up to its stopping tolerance. (Started at
+        exactly 0 or 1 it would stay there, since every responsibility is then 0 or 1.) The
+        closed form exists only because one number, $\rho$, summarises single binary draws; with more
+        components, other families or more parameters there is no formula, but the same
+        E-step/M-step loop still works.
         """),
         md(r"""
-        **Question 2.** Run `em_two` on the same marbles with $p_1 = 0.52$, $p_2 = 0.48$. Compare the number
-        of iterations with $p_1 = 0.8$, $p_2 = 0.3$ and explain the difference.
+        **Question 2.** Simulate a bag from two factories that are hard to tell apart,
+        `x, _ = ml.datasets.make_marbles(1000, 0.6, 0.52, 0.48, random_state=7)`
+        ($\pi = 0.6$, $\theta_1 = 0.52$, $\theta_2 = 0.48$), and run `em_two(x, 0.52, 0.48)`.
+        Compare the number of iterations with the run above ($\theta_1 = 0.8$, $\theta_2 = 0.3$) and
+        explain the difference. How close to the true $\pi = 0.6$ can you expect the estimate to be?
         """),
         answer("answer_slow_convergence", 2, r"""
-        With nearly equal factories every marble's responsibility stays close to the prior $\pi$, so each
-        M-step moves $\pi$ only a little (the update is a contraction with factor close to 1) and EM needs
-        many more iterations, often thousands. The data also carry little information about $\pi$ then:
-        the likelihood is very flat, so the estimate is uncertain as well as slow to reach.
+        EM now needs about 4,300 iterations instead of about 30. With nearly equal factories a
+        marble's colour says almost nothing about its factory, so every responsibility $\gamma_n$
+        stays close to the current $\pi$ and each M-step moves $\pi$ only a little: near the maximum
+        each iteration shrinks the distance to it by a factor close to 1 (the fraction of missing
+        information). The same flatness makes the estimate uncertain: its standard error is about
+        $\sqrt{\bar x(1-\bar x)/N} \,/\, |\theta_1 - \theta_2| \approx 0.016 / 0.04 \approx 0.4$, so an
+        estimate of about $0.85$ against the true $0.6$ is no surprise. EM is slow exactly where the
+        data carry little information about $\pi$.
         """),
     ]

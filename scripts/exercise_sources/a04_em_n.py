@@ -1,8 +1,8 @@
-"""Assignment 4: EM for the weights of n known components."""
+"""Assignment 4: EM for the weights of K known components."""
 
 from _cells import answer, demo, md, setup, setup_source, solution, tests
 
-TITLE = "EM for n components"
+TITLE = "EM for K components"
 PRACTISES = ("EM for the mixing weights of any number of known components of any family, vectorised "
              "and in log space (logsumexp), from K = 1 to K = 10 components.")
 
@@ -12,14 +12,18 @@ GUARD = '"em_n_components", "em_two_components", "e_step", "m_step", "posterior"
 def cells():
     return [
         md(r"""
-        # Assignment 4: EM for $n$ components
+        # Assignment 4: EM for $K$ components
 
         The marble problem had two components. Here you write EM for any number $K$ of **known**
-        components $f_1, \dots, f_K$ (any family: Poisson, Gaussian, Binomial, Categorical, ...) and
-        unknown weights $w_k = P(c = k)$:
+        component densities $f_1, \dots, f_K$ (any family: Poisson, Gaussian, Binomial, Categorical,
+        ...) and unknown weights $\pi_k = P(z = k)$, from observations $x_1, \dots, x_N$:
 
-        * **E-step**: $r_{nk} = \dfrac{w_k f_k(x_n)}{\sum_j w_j f_j(x_n)}$;
-        * **M-step**: $w_k \leftarrow \frac1N \sum_n r_{nk}$.
+        * **E-step**: the responsibilities $\gamma_{nk} = \dfrac{\pi_k f_k(x_n)}{\sum_j \pi_j f_j(x_n)}$;
+        * **M-step**: $\pi_k \leftarrow \frac1N \sum_n \gamma_{nk}$.
+
+        The symbols are those of the book (see its Notation page). In the code, `weights[k]` holds
+        $\pi_k$ and `resp[n, k]` holds $\gamma_{nk}$, with indices counted from 0 where the
+        mathematics counts from 1.
 
         A component is any object with a method `logpdf(x)` returning $\log f_k(x)$ for an array `x`
         (all of mixlearn's distributions have it). Compute in log space and without Python loops over
@@ -79,10 +83,10 @@ def cells():
         ## Part 2: the E-step
 
         Write `e_step_n(x, weights, components)` returning `(resp, mean_log_likelihood)`: the
-        responsibilities, shape `(N, K)`, rows summing to 1, and the mean log-likelihood per sample
-        $\frac1N\sum_n \log \sum_k w_k f_k(x_n)$. Compute $\log w_k + \log f_k(x_n)$ and use
-        `logsumexp` along the components axis. A weight of 0 is allowed (`np.log(0)` is $-\infty$,
-        and that component's responsibilities are 0).
+        responsibilities $\gamma_{nk}$, shape `(N, K)`, rows summing to 1, and the mean
+        log-likelihood per sample $\ell / N = \frac1N\sum_n \log \sum_k \pi_k f_k(x_n)$. Compute
+        $\log \pi_k + \log f_k(x_n)$ and use `logsumexp` along the components axis. A weight of 0
+        is allowed (`np.log(0)` is $-\infty$, and that component's responsibilities are 0).
         """),
         solution("e_step_n", '''
         def e_step_n(x, weights, components):
@@ -121,7 +125,7 @@ def cells():
         md("""
         ## Part 3: the M-step
 
-        Write `m_step_n(resp)` returning the new weights, shape `(K,)`.
+        Write `m_step_n(resp)` returning the new weights $\\pi_k = \\frac1N \\sum_n \\gamma_{nk}$, shape `(K,)`.
         """),
         solution("m_step_n", '''
         def m_step_n(resp):
@@ -224,12 +228,12 @@ def cells():
         ## Written questions
 
         **Question 1.** Why work in log space? Give a concrete example (a component and a data point)
-        where computing $w_k f_k(x_n)$ directly and normalising fails, and say what goes wrong.
+        where computing $\pi_k f_k(x_n)$ directly and normalising fails, and say what goes wrong.
         """),
         answer("answer_log_space", 2, r"""
         Densities far from a component underflow: for $\mathcal N(0, 1)$ and $\mathcal N(1, 1)$ at $x = 40$
         both densities are below $10^{-300}$ and round to 0, so the direct responsibilities are $0/0$ =
-        `nan`, and $\log P(x)$ becomes $-\infty$. In log space the values (about $-800$ and $-761$) are
+        `nan`, and $\log p(x)$ becomes $-\infty$. In log space the values (about $-801$ and $-761$) are
         exact; subtracting their maximum before exponentiating (`logsumexp`) gives responsibilities of
         nearly 0 and 1 and a finite log-likelihood.
         """),

@@ -16,12 +16,13 @@ def cells():
         # Assignment 5: EM for a 1-D Gaussian mixture
 
         Now nothing about the components is known: a mixture of $K$ normal distributions has weights
-        $w_k$, means $\mu_k$ and variances $\sigma_k^2$, all estimated by EM:
+        $\pi_k$, means $\mu_k$ and variances $\sigma_k^2$, all estimated by EM from $x_1, \dots, x_N$:
 
-        * **E-step**: responsibilities $r_{nk} \propto w_k\,\mathcal N(x_n; \mu_k, \sigma_k^2)$;
-        * **M-step**: with $N_k = \sum_n r_{nk}$,
-          $w_k = N_k / N$, $\mu_k = \frac{1}{N_k}\sum_n r_{nk} x_n$,
-          $\sigma_k^2 = \frac{1}{N_k}\sum_n r_{nk}(x_n - \mu_k)^2$ (with the **new** $\mu_k$).
+        * **E-step**: responsibilities $\gamma_{nk} \propto \pi_k\,\mathcal N(x_n; \mu_k, \sigma_k^2)$,
+          normalised so that $\sum_k \gamma_{nk} = 1$;
+        * **M-step**: with $N_k = \sum_n \gamma_{nk}$,
+          $\pi_k = N_k / N$, $\mu_k = \frac{1}{N_k}\sum_n \gamma_{nk} x_n$,
+          $\sigma_k^2 = \frac{1}{N_k}\sum_n \gamma_{nk}(x_n - \mu_k)^2$ (with the **new** $\mu_k$).
 
         The log-likelihood still never decreases, which makes a great test of your code. Expect about
         60 minutes.
@@ -32,7 +33,10 @@ def cells():
         `mixlearn.GaussianMixture` (and scikit-learn's) and mixlearn's EM helpers, so write the steps
         yourself. Before submitting, restart the kernel and run all cells.
 
-        All parameters are NumPy arrays of shape `(K,)`; the data `x` has shape `(N,)`.
+        All parameters are NumPy arrays of shape `(K,)` (`weights[k]` holds $\pi_k$, `means[k]`
+        $\mu_k$, `variances[k]` $\sigma_k^2$); the data `x` has shape `(N,)`, and `resp[n, k]` holds
+        $\gamma_{nk}$. The symbols are those of the book (see its Notation page); indices in the
+        code count from 0, in the formulas from 1.
         """),
         setup("setup", setup_source(f"""
         import warnings
@@ -94,8 +98,9 @@ def cells():
         ## Part 2: the M-step
 
         Write `gmm_m_step(x, resp)` returning `(weights, means, variances)` from the formulas above.
-        Each is a weighted average: every sample counts with its responsibility $r_{nk}$, and
-        component $k$'s averages are divided by $N_k$, not by $N$.
+        The means and variances are weighted averages: every sample counts with its responsibility
+        $\gamma_{nk}$, and component $k$'s sums are divided by $N_k$, not by $N$ (only the weights
+        divide by $N$).
         """),
         solution("gmm_m_step", '''
         def gmm_m_step(x, resp):
@@ -260,14 +265,25 @@ def cells():
         parameters than the ones just updated. `first_decrease` points at the iteration where it happens.
         """),
         md(r"""
-        **Question 2.** Start a component at one of the data points with a tiny variance. What happens to
-        the log-likelihood and the variance as EM runs, and what do practical implementations do about it?
+        **Question 2.** Start one component on a data point with a tiny variance:
+        `fit_gmm_1d(eruptions, np.array([0.5, 0.5]), np.array([eruptions[0], 3.5]), np.array([1e-6, 1.0]))`
+        (`eruptions[0]` is 3.6 minutes). What happens to that component's variance and to the recorded
+        log-likelihoods? Why does the likelihood of a Gaussian mixture have no maximum, and what do
+        practical implementations do about it?
         """),
         answer("answer_collapse", 2, r"""
-        A component that sits on a single point can shrink its variance towards 0 while that point's
-        density grows without bound, so the likelihood is unbounded and EM runs off to a degenerate
-        solution (variance $\to 0$, log-likelihood $\to +\infty$) instead of a useful fit. Implementations
-        add a small constant to every variance (`reg_covar`), put a prior on the variances, or restart
-        from other initial values when a component collapses.
+        The component keeps the points at 3.6 (the durations are rounded, and 3.6 occurs four times)
+        and its variance collapses to exactly 0 within two iterations: the mean log-likelihood jumps
+        from about $-2.16$ to $-1.11$ and then becomes `nan`, because a normal density with
+        $\sigma_k^2 = 0$ is infinite at its mean and the responsibilities turn into $0/0$; from then
+        on every parameter is `nan` (the loop does not stop, as `nan` never passes the test against
+        `tol`, and runs to `max_iter`). This is not a bug in the steps: a component with $\mu_k$ on
+        a data point has a weighted density proportional to $\pi_k / \sigma_k$ there, which grows
+        without bound as $\sigma_k \to 0$, while
+        the other components keep every other point's density positive. So the likelihood is
+        unbounded, and EM has followed that degenerate direction instead of finding a useful fit
+        (started with variance 0.01 instead, it moves the component away and does find one).
+        Implementations add a small constant to every variance (`reg_covar`), put a prior on the
+        variances (MAP-EM), or restart from other initial values when a component collapses.
         """),
     ]

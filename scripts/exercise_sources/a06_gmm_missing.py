@@ -16,22 +16,38 @@ def cells():
         md(r"""
         # Assignment 6 (optional): missing coordinates in the E-step
 
-        A sample $x_n \in \mathbb{R}^D$ often comes with some coordinates never recorded (stored as
-        `np.nan`). For a mixture of $K$ Gaussians with weights $\pi_k$, means $\mu_k$ and covariances
-        $\Sigma_k$, EM treats these values as more latent variables. Split the coordinates of $x_n$ into
-        the observed ones $o$ and the missing ones $m$ and write the blocks of a component's parameters
-        accordingly ($\mu_o$, $\Sigma_{oo}$, $\Sigma_{mo}$, ...). Then, for one component:
+        A sample $\mathbf{x}_n \in \mathbb{R}^d$ often comes with some coordinates never recorded
+        (stored as `np.nan`). For a mixture of $K$ Gaussians with weights $\pi_k$, means
+        $\boldsymbol\mu_k$ and covariances $\Sigma_k$, EM treats these values as more latent
+        variables, next to the component $z_n$. Split row $n$ into its observed coordinates
+        $\mathbf{x}_n^{\mathrm{o}}$ and its missing ones $\mathbf{x}_n^{\mathrm{m}}$, and write the
+        blocks of a component's parameters accordingly ($\boldsymbol\mu_k^{\mathrm{o}}$,
+        $\Sigma_k^{\mathrm{oo}}$, $\Sigma_k^{\mathrm{mo}}$, ...; which coordinates are which changes
+        from row to row). Then, within component $k$:
 
-        * the observed values alone follow the **marginal** $x_o \sim \mathcal N(\mu_o, \Sigma_{oo})$:
-          just drop the missing rows and columns. Its density replaces $\mathcal N(x_n; \mu_k, \Sigma_k)$
-          in the responsibilities $\gamma_{nk} \propto \pi_k\, \mathcal N(x_{n,o}; \mu_{k,o}, \Sigma_{k,oo})$;
+        * the observed values alone follow the **marginal**
+          $\mathbf{x}_n^{\mathrm{o}} \sim \mathcal N(\boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$:
+          just drop the missing rows and columns of $\boldsymbol\mu_k$ and $\Sigma_k$. Its density
+          replaces $\mathcal N(\mathbf{x}_n; \boldsymbol\mu_k, \Sigma_k)$ in the responsibilities:
+
+          $$\gamma_{nk} \propto
+          \pi_k\, \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}});$$
+
         * the missing values given the observed ones follow the **conditional**
-          $x_m \mid x_o \sim \mathcal N\bigl(\mu_m + B (x_o - \mu_o),\; \Sigma_{mm} - B\,\Sigma_{om}\bigr)$
-          with $B = \Sigma_{mo} \Sigma_{oo}^{-1}$. Its mean fills in $x_m$ in the M-step, and its
-          covariance is added to the second moments.
+          $\mathbf{x}_n^{\mathrm{m}} \mid \mathbf{x}_n^{\mathrm{o}} \sim \mathcal N(\hat{\mathbf{x}}_{nk}^{\mathrm{m}}, C_{nk})$
+          with
 
-        You write these three pieces for **one** component; a mixture repeats them for every $k$.
-        Expect about 45 minutes.
+          $$\hat{\mathbf{x}}_{nk}^{\mathrm{m}} = \boldsymbol\mu_k^{\mathrm{m}}
+          + B\,(\mathbf{x}_n^{\mathrm{o}} - \boldsymbol\mu_k^{\mathrm{o}}), \qquad
+          C_{nk} = \Sigma_k^{\mathrm{mm}} - B\,\Sigma_k^{\mathrm{om}}, \qquad
+          B = \Sigma_k^{\mathrm{mo}} (\Sigma_k^{\mathrm{oo}})^{-1}.$$
+
+          Its mean fills in $\mathbf{x}_n^{\mathrm{m}}$ in the M-step, and its covariance is added to
+          the second moments.
+
+        You write these pieces for **one** component and one row; a mixture repeats them for every
+        $k$ and $n$. The symbols are those of the book (see its Notation page). Expect about 45
+        minutes.
 
         **How this notebook is graded.** Write code where it says `YOUR CODE HERE` (delete the
         `raise NotImplementedError()` line) and answers where it says `YOUR ANSWER HERE`. The read-only
@@ -40,9 +56,10 @@ def cells():
         so write the steps yourself with numpy (and scipy, if you like). Before submitting, restart the
         kernel and run all cells.
 
-        Throughout, `mean` has shape `(D,)`, `cov` is a symmetric positive definite `(D, D)` array and
-        `x_row` has shape `(D,)` with `np.nan` at the missing coordinates (at least one coordinate is
-        observed).
+        Throughout, `mean` ($\boldsymbol\mu_k$) has shape `(d,)`, `cov` ($\Sigma_k$) is a symmetric
+        positive definite `(d, d)` array and `x_row` ($\mathbf{x}_n$) has shape `(d,)` with `np.nan`
+        at the missing coordinates (at least one coordinate is observed). Coordinates are numbered
+        from 0 in the code and from 1 in the formulas.
         """),
         setup("setup", setup_source(f"""
         import numpy as np
@@ -86,14 +103,17 @@ def cells():
         md(r"""
         ## Part 2: the conditional distribution of the missing coordinates
 
-        Write `conditional_gaussian(mean, cov, x_row)` returning `(cond_mean, cond_cov)`, the mean
-        (shape `(M,)`) and covariance (shape `(M, M)`) of the missing coordinates given the observed
-        ones, where $M$ is the number of missing coordinates, in the order of `split_observed`. With
-        nothing missing, return arrays of shapes `(0,)` and `(0, 0)`.
+        Write `conditional_gaussian(mean, cov, x_row)` returning `(cond_mean, cond_cov)`: the
+        conditional mean $\hat{\mathbf{x}}_{nk}^{\mathrm{m}}$ (shape `(M,)`) and covariance $C_{nk}$
+        (shape `(M, M)`) of the missing coordinates given the observed ones, where $M$ is the number
+        of missing coordinates, in the order of `split_observed`. With nothing missing, return arrays
+        of shapes `(0,)` and `(0, 0)`.
 
-        Solve a linear system (`np.linalg.solve`) rather than inverting $\Sigma_{oo}$ explicitly; it is
-        more accurate. Check your answer on the 2-D case by hand: for a missing $x_1$ and an observed
-        $x_2$ the conditional mean is $\mu_1 + \frac{\Sigma_{12}}{\Sigma_{22}}(x_2 - \mu_2)$.
+        Solve a linear system (`np.linalg.solve`) rather than inverting $\Sigma_k^{\mathrm{oo}}$
+        explicitly; it is more accurate. Check your answer on the 2-D case by hand: for a row
+        $(x_1, x_2)$ with $x_1$ missing and $x_2$ observed, the conditional mean is
+        $\mu_1 + \frac{\Sigma_{12}}{\Sigma_{22}}(x_2 - \mu_2)$ (entries of $\boldsymbol\mu_k$ and
+        $\Sigma_k$).
         """),
         solution("conditional_gaussian", '''
         def conditional_gaussian(mean, cov, x_row):
@@ -151,10 +171,10 @@ def cells():
         ## Part 3: the log-density of the observed values
 
         Write `observed_log_density(mean, cov, x_row)` returning the float
-        $\log \mathcal N(x_o; \mu_o, \Sigma_{oo})$, the log-density of the observed coordinates with
-        the missing ones integrated out. Work in log space: far from the mean the density itself
-        underflows to 0. (You may use `stats.multivariate_normal(...).logpdf`; the point is which mean
-        and covariance to give it.)
+        $\log \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$,
+        the log-density of the observed coordinates with the missing ones integrated out. Work in
+        log space: far from the mean the density itself underflows to 0. (You may use
+        `stats.multivariate_normal(...).logpdf`; the point is which mean and covariance to give it.)
         """),
         solution("observed_log_density", '''
         def observed_log_density(mean, cov, x_row):
@@ -202,7 +222,8 @@ def cells():
         Fit one Gaussian to the complete (eruption duration, waiting time) pairs, hide the waiting time
         of 30 eruptions, and fill each in with its conditional mean given the duration. The column mean
         ignores the strong correlation between the two; the conditional mean uses it, and its standard
-        deviation says how far off it is likely to be.
+        deviation says how far off it is likely to be. (The Gaussian is fitted before the values are
+        hidden, so it has seen them; with 272 pairs that changes the mean and covariance very little.)
         """),
         demo("""
         faithful = ml.datasets.load_faithful()
@@ -223,17 +244,23 @@ def cells():
         md(r"""
         ## Written questions
 
-        **Question 1.** In the M-step the covariance of a component needs $\mathbb E[x_n x_n^\top]$ for
-        every sample. Why is it wrong to fill in the missing coordinates with their conditional means
-        and then take the covariance of the filled-in data? What does the conditional covariance add?
+        **Question 1.** In the M-step the covariance of component $k$ needs
+        $\mathbb E[\mathbf{x}_n \mathbf{x}_n^\top \mid \mathbf{x}_n^{\mathrm{o}}, z_n = k]$ for every
+        sample. Why is it wrong to fill in the missing coordinates with their conditional means and
+        then take the covariance of the filled-in data? What does the conditional covariance add?
         """),
         answer("answer_covariance_correction", 2, r"""
-        For the missing block, $\mathbb E[x_m x_m^\top \mid x_o] = \hat x_m \hat x_m^\top + C$ with
-        $\hat x_m$ the conditional mean and $C = \Sigma_{mm} - \Sigma_{mo}\Sigma_{oo}^{-1}\Sigma_{om}$ the
-        conditional covariance. Filled-in values lie exactly on the regression of $x_m$ on $x_o$, so
-        using $\hat x_m \hat x_m^\top$ alone drops $C$: the variances of the often-missing coordinates
+        For the missing block (within component $k$),
+        $\mathbb E[\mathbf{x}_n^{\mathrm{m}} (\mathbf{x}_n^{\mathrm{m}})^\top \mid \mathbf{x}_n^{\mathrm{o}}]
+        = \hat{\mathbf{x}}_{nk}^{\mathrm{m}} (\hat{\mathbf{x}}_{nk}^{\mathrm{m}})^\top + C_{nk}$ with
+        $\hat{\mathbf{x}}_{nk}^{\mathrm{m}}$ the conditional mean and
+        $C_{nk} = \Sigma_k^{\mathrm{mm}} - \Sigma_k^{\mathrm{mo}}(\Sigma_k^{\mathrm{oo}})^{-1}\Sigma_k^{\mathrm{om}}$
+        the conditional covariance. Filled-in values lie exactly on the regression of
+        $\mathbf{x}_n^{\mathrm{m}}$ on $\mathbf{x}_n^{\mathrm{o}}$, so using
+        $\hat{\mathbf{x}}_{nk}^{\mathrm{m}} (\hat{\mathbf{x}}_{nk}^{\mathrm{m}})^\top$ alone drops
+        $C_{nk}$: the variances of the often-missing coordinates
         come out too small and their correlations with the observed ones too strong, more so the more
-        is missing. Adding $C$ (weighted by $\gamma_{nk}$) puts back the spread the filled-in values
+        is missing. Adding $C_{nk}$ (weighted by $\gamma_{nk}$) puts back the spread the filled-in values
         lack; with it the M-step maximises the expected complete-data log-likelihood and EM's
         observed-data log-likelihood never decreases.
         """),
@@ -245,7 +272,8 @@ def cells():
         Ignoring the mask is justified when whether a value is missing does not depend on the missing
         value itself: completely at random (MCAR, e.g. a sensor that drops readings at random), or at
         random given the observed values (MAR, e.g. a second test given only to patients whose first
-        test was high). The likelihood of the observed values then gives the right estimates. It fails
+        test was high). Maximising the likelihood of the observed values then gives valid estimates
+        (consistent as the sample grows), without a model of the mask. It fails
         when missingness depends on the value that is missing (MNAR): a scale that cannot show weights
         above 150 kg, or people with high incomes declining to report them. The recorded values are
         then a biased sample of the low end, and the fitted means and variances come out too low; the

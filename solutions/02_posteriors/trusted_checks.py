@@ -1,4 +1,4 @@
-"""Trusted checks of assignment 2 (posteriors P(c | x)).
+"""Trusted checks of assignment 2 (posteriors P(z | x)).
 
 One check per autograder test cell of ``02_posteriors.ipynb``. Visible cases repeat the notebook's
 visible tests; hidden cases draw their inputs from ``t.rng`` (the grader's seed). Labels of hidden

@@ -1,4 +1,4 @@
-"""Trusted checks of assignment 4 (EM for n known components).
+"""Trusted checks of assignment 4 (EM for K known components).
 
 Labels of hidden cases are fixed text: they reach the student's feedback, so they never quote a
 value drawn from the grader's seed.

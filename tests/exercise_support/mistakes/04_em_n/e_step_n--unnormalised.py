@@ -1,4 +1,4 @@
-"""Returns w_k f_k(x_n) without dividing by P(x_n)."""
+"""Returns pi_k f_k(x_n) without dividing by p(x_n)."""
 
 def e_step_n(x, weights, components):
     log_joint = log_likelihood_matrix(x, components) + np.log(np.asarray(weights, dtype=float))
