@@ -16,12 +16,16 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
+from mixlearn.course.cellroles import RestoreCellRoles
 from mixlearn.course.feedback import FeedbackFilter
 from mixlearn.course.trusted import TrustedComments, TrustedExecute
 
@@ -44,6 +48,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # the grader holds), the kernel runs in a bubblewrap sandbox that sees only its own submission and
 # the student edition of mixlearn (EM switched off), and the verdicts are computed here, outside
 # the sandbox, and are the only output of the test cells that SaveAutoGrades scores.
+# RestoreCellRoles: OverwriteCells that also puts back which cells are tests and answers (a student
+# who edits those flags would otherwise crash the grading of the whole submission)
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCellRoles, CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, TrustedComments, AssignLatePenalties, CheckCellMetadata,

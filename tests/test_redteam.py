@@ -181,6 +181,15 @@ def test_assignment_5_cheat_earns_no_more_than_the_release(graded, cheat, reques
     assert _total(got) <= _total(base), f"{cheat.name} earned {got} (the untouched release: {base})"
 
 
+def test_edited_cell_roles_are_restored_and_the_rest_is_graded(graded):
+    """Test cells that claim 100 points or "not graded", an answer cell that claims points and another
+    kernel: the roles and points come back from the gradebook (RestoreCellRoles, OverwriteCells,
+    OverwriteKernelspec), and the submission is graded like its base instead of failing as a whole."""
+    got, base = graded.scores["meta_points_flags_and_kernel"], graded.scores["base_partial"]
+    assert _total(base) > 0
+    assert got == base, (got, base, graded.log[-3000:])
+
+
 @pytest.mark.parametrize("student", [*h.HONEST, *(c.name for c in CHEATS)])
 def test_feedback_carries_no_hidden_data(graded, student, request):
     _known(request, f"feedback:{student}", graded.grader)

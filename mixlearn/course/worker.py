@@ -118,9 +118,11 @@ def trusted_config(config, settings: WorkerSettings):
 
     A course whose configuration already lists ``TrustedExecute`` keeps its own order; otherwise
     nbgrader's ``Execute`` is replaced by it and ``TrustedComments`` follows ``SaveAutoGrades``.
+    Likewise ``OverwriteCells`` becomes :class:`~mixlearn.course.cellroles.RestoreCellRoles` unless
+    the course lists its own sanitizing preprocessors.
     """
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute, SaveAutoGrades
+    from nbgrader.preprocessors import Execute, OverwriteCells, SaveAutoGrades
     from traitlets.config import Config
 
     from .trusted import TrustedComments, TrustedExecute
@@ -136,6 +138,12 @@ def trusted_config(config, settings: WorkerSettings):
         i = next((k for k, p in enumerate(pre) if p is SaveAutoGrades), len(pre) - 1)
         pre.insert(i + 1, TrustedComments)
         cfg.Autograde.autograde_preprocessors = pre
+    sanitize = config.Autograde.get("sanitize_preprocessors") if "Autograde" in config else None
+    if not sanitize:
+        from .cellroles import RestoreCellRoles
+
+        cfg.Autograde.sanitize_preprocessors = [RestoreCellRoles if p is OverwriteCells else p
+                                                for p in Autograde().sanitize_preprocessors]
     lim = settings.limits
     km = cfg.SandboxedKernelManager
     km.sandbox = settings.sandbox
