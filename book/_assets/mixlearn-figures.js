@@ -145,7 +145,7 @@
     el("path", {d: line, fill: "none", stroke: "currentColor", "stroke-width": "2.2", "class": "mixture"}, plot);
     // legend, top right
     var lg = el("g", {"font-size": "12", fill: "currentColor"}, svg);
-    var entries = [[COLORS[0], "π₁ p₁(x)"], [COLORS[1], "π₂ p₂(x)"], [null, "mixture"]];
+    var entries = [[COLORS[0], "π₁ f₁(x)"], [COLORS[1], "π₂ f₂(x)"], [null, "mixture"]];
     var lx = box.left + box.width - 100, ly = box.top + 8;
     entries.forEach(function (e, j) {
       var y = ly + j * 17;

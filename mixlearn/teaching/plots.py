@@ -106,7 +106,7 @@ def plot_mixture_1d(ax, grid: np.ndarray, weights: Sequence[float], components: 
     if show_components:
         for k, (w, comp) in enumerate(zip(weights, components, strict=True)):
             ax.fill_between(grid, w * comp.pdf(grid), color=COLORS[k % len(COLORS)], alpha=0.25, lw=0,
-                            label=f"$\\pi_{k + 1} p_{k + 1}(x)$" if len(weights) <= 4 else None)
+                            label=f"$\\pi_{k + 1} f_{k + 1}(x)$" if len(weights) <= 4 else None)
     ax.plot(grid, total, color=color, lw=2, label=label)
     return total
 
