@@ -32,12 +32,14 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+from html import escape as html_escape
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -313,6 +315,35 @@ def jupyter_book(builddir: Path) -> None:
         raise SystemExit(f"jupyter-book build failed (exit code {res.returncode})")
 
 
+def write_root_redirect(html: Path) -> None:
+    """Replace Jupyter Book's one-line ``index.html`` redirect by a small complete page.
+
+    The generated file is a bare ``<meta http-equiv="Refresh">``: no language, no title and no
+    icon, so browsers ask for ``/favicon.ico`` (a 404 in the console on every first visit).
+    The page written here redirects the same way, names the book, points at the book's icon
+    and offers a link for readers whose browser does not follow the refresh.
+    """
+    index = html / "index.html"
+    text = index.read_text(encoding="utf-8") if index.exists() else ""
+    match = re.search(r'url=([^"\s]+)"', text)
+    if not match:
+        return  # not the generated redirect (for instance a real root page): leave it alone
+    target = match.group(1)
+    try:
+        import yaml
+
+        title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8")).get("title") or "mixlearn"
+    except Exception:  # noqa: BLE001 - the title is cosmetic
+        title = "mixlearn"
+    index.write_text(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{html_escape(title)}</title>\n"
+        "<link rel=\"icon\" href=\"_static/favicon.svg\" type=\"image/svg+xml\">\n"
+        f"<meta http-equiv=\"Refresh\" content=\"0; url={target}\">\n</head>\n"
+        f"<body><p><a href=\"{target}\">{html_escape(title)}</a></p></body>\n</html>\n",
+        encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clean", action="store_true", help="delete the build folder first")
@@ -342,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     jupyter_book(builddir)
     timings["jupyter-book + lite"] = time.perf_counter() - t0
+    write_root_redirect(builddir / "_build" / "html")
 
     timings["total"] = time.perf_counter() - t_all
     html = builddir / "_build" / "html"

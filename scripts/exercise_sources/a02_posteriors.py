@@ -84,7 +84,8 @@ def cells():
 
         Work in log space: compute $\log \pi_k + \log \mathcal{N}(x_n \mid \mu_k, \sigma_k^2)$ with
 
-        $$\log \mathcal{N}(x \mid \mu, \sigma^2) = -\log\sigma - \tfrac12 \log(2\pi) - \tfrac12\left(\frac{x-\mu}{\sigma}\right)^2$$
+        $$\log \mathcal{N}(x \mid \mu, \sigma^2)
+          = -\log\sigma - \tfrac12 \log(2\pi) - \tfrac12\left(\frac{x-\mu}{\sigma}\right)^2$$
 
         (here $\pi$ is the circle constant, not a weight), and normalise each row with
         `scipy.special.logsumexp` (already imported). A direct computation with densities
