@@ -28,10 +28,10 @@ def cells():
         * the observed values alone follow the **marginal**
           $\mathbf{x}_n^{\mathrm{o}} \sim \mathcal N(\boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$:
           just drop the missing rows and columns of $\boldsymbol\mu_k$ and $\Sigma_k$. Its density
-          replaces $\mathcal N(\mathbf{x}_n; \boldsymbol\mu_k, \Sigma_k)$ in the responsibilities:
+          replaces $\mathcal N(\mathbf{x}_n \mid \boldsymbol\mu_k, \Sigma_k)$ in the responsibilities:
 
           $$\gamma_{nk} \propto
-          \pi_k\, \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}});$$
+          \pi_k\, \mathcal N(\mathbf{x}_n^{\mathrm{o}} \mid \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}});$$
 
         * the missing values given the observed ones follow the **conditional**
           $\mathbf{x}_n^{\mathrm{m}} \mid \mathbf{x}_n^{\mathrm{o}} \sim \mathcal N(\hat{\mathbf{x}}_{nk}^{\mathrm{m}}, C_{nk})$
@@ -171,7 +171,7 @@ def cells():
         ## Part 3: the log-density of the observed values
 
         Write `observed_log_density(mean, cov, x_row)` returning the float
-        $\log \mathcal N(\mathbf{x}_n^{\mathrm{o}}; \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$,
+        $\log \mathcal N(\mathbf{x}_n^{\mathrm{o}} \mid \boldsymbol\mu_k^{\mathrm{o}}, \Sigma_k^{\mathrm{oo}})$,
         the log-density of the observed coordinates with the missing ones integrated out. Work in
         log space: far from the mean the density itself underflows to 0. (You may use
         `stats.multivariate_normal(...).logpdf`; the point is which mean and covariance to give it.)
@@ -272,8 +272,9 @@ def cells():
         Ignoring the mask is justified when whether a value is missing does not depend on the missing
         value itself: completely at random (MCAR, e.g. a sensor that drops readings at random), or at
         random given the observed values (MAR, e.g. a second test given only to patients whose first
-        test was high). Maximising the likelihood of the observed values then gives valid estimates
-        (consistent as the sample grows), without a model of the mask. It fails
+        test was high), and when the parameters of the missingness mechanism are distinct from the
+        mixture's (Rubin's ignorability). Maximising the likelihood of the observed values then gives
+        valid estimates (consistent as the sample grows), without a model of the mask. It fails
         when missingness depends on the value that is missing (MNAR): a scale that cannot show weights
         above 150 kg, or people with high incomes declining to report them. The recorded values are
         then a biased sample of the low end, and the fitted means and variances come out too low; the
