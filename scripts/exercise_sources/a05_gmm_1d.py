@@ -18,7 +18,7 @@ def cells():
         Now nothing about the components is known: a mixture of $K$ normal distributions has weights
         $\pi_k$, means $\mu_k$ and variances $\sigma_k^2$, all estimated by EM from $x_1, \dots, x_N$:
 
-        * **E-step**: responsibilities $\gamma_{nk} \propto \pi_k\,\mathcal N(x_n; \mu_k, \sigma_k^2)$,
+        * **E-step**: responsibilities $\gamma_{nk} \propto \pi_k\,\mathcal{N}(x_n \mid \mu_k, \sigma_k^2)$,
           normalised so that $\sum_k \gamma_{nk} = 1$;
         * **M-step**: with $N_k = \sum_n \gamma_{nk}$,
           $\pi_k = N_k / N$, $\mu_k = \frac{1}{N_k}\sum_n \gamma_{nk} x_n$,
