@@ -12,7 +12,7 @@ def test_quick_start_is_two_commands_in_one_block():
     blocks = re.findall(r"```[a-z]*\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 1, "the Quick start section must hold exactly one code block"
     commands = [line for line in blocks[0].splitlines() if line.strip()]
-    assert commands == ['pip install -e ".[all]" && python book/build.py', "pytest"]
+    assert commands == ['pip install -e ".[all]" && python book/build.py', "pytest -n 2 --dist loadfile"]
 
 
 def test_library_example_runs(capsys):
