@@ -13,15 +13,14 @@ from urllib.parse import urlsplit
 import pytest
 
 try:
-    from book_support.browser import Browser, StaticServer, find_chromium
-    from book_support.build import SCREENSHOTS, clean_build
+    from book_support.browser import Browser, find_chromium
+    from book_support.build import CHAPTERS, SCREENSHOTS, served_book
 except ImportError:  # tests/ imported as a package
-    from tests.book_support.browser import Browser, StaticServer, find_chromium
-    from tests.book_support.build import SCREENSHOTS, clean_build
+    from tests.book_support.browser import Browser, find_chromium
+    from tests.book_support.build import CHAPTERS, SCREENSHOTS, served_book
 
-CHAPTERS = ["01_mixtures", "02_latent_posteriors", "03_em_two", "04_em_n", "05_universal_approximation",
-            "06_faithful", "07_missing"]
-# every chapter's interactive figures work without a kernel (mixlearn.teaching.static)
+# every chapter's interactive figures work without a kernel (mixlearn.teaching.static); the chapter
+# list is the book's (book_support.build.CHAPTERS; test_book_build checks it against the plan)
 KERNEL_FREE = CHAPTERS
 
 CHROMIUM = find_chromium()
@@ -32,11 +31,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian package `chromi
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    result = clean_build(tmp_path_factory.mktemp("book"))
-    if result["returncode"] != 0:
-        pytest.fail(f"book build failed:\n{result['log'][-4000:]}")
-    with StaticServer(result["html"]) as server:
-        yield server
+    yield from served_book(tmp_path_factory.mktemp("book"))
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
-import subprocess
-import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 
 try:
-    from book_support.build import CHAPTERS, clean_build
+    from book_support.build import CHAPTERS, clean_build, one_page_book
     from book_support.offline import is_remote, page_scripts, scan_site
 except ImportError:  # tests/ imported as a package
-    from tests.book_support.build import CHAPTERS, clean_build
+    from tests.book_support.build import CHAPTERS, clean_build, one_page_book
     from tests.book_support.offline import is_remote, page_scripts, scan_site
 
 EXPECTED_CHAPTERS = [
@@ -209,18 +205,8 @@ def test_a_failing_cell_fails_the_build(tmp_path):
     A one-page book with the real ``_config.yml``'s ``execute`` section and a cell that
     raises is built with the same flags as ``book/build.py``.
     """
-    root = Path(__file__).resolve().parents[1]
-    execute = yaml.safe_load((root / "_config.yml").read_text())["execute"]
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump({"title": "broken", "execute": execute}))
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
-    (tmp_path / "index.md").write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
-        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
-        "# Broken\n\n```{code-cell} ipython3\nraise RuntimeError('deliberately broken cell')\n```\n"
-    )
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else shutil.which("jupyter-book"), "build", str(tmp_path), "-W", "--keep-going"]
-    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    proc = one_page_book(tmp_path, "broken", "# Broken\n\n```{code-cell} ipython3\n"
+                         "raise RuntimeError('deliberately broken cell')\n```\n", timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, "a book whose cell raises must fail to build:\n" + output[-2000:]
     assert "deliberately broken cell" in output

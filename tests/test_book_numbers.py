@@ -17,15 +17,18 @@ real build of a one-page book, that a deliberately wrong number fails the build.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from mixlearn.teaching.stated import StatedNumberError, check
+
+try:
+    from book_support.build import one_page_book
+except ImportError:  # tests/ imported as a package
+    from tests.book_support.build import one_page_book
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -139,19 +142,10 @@ def test_check_accepts_the_written_rounding_and_rejects_others():
 
 
 def _one_page_book(tmp_path: Path, stated: str, computed: str) -> subprocess.CompletedProcess:
-    execute = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump({"title": "numbers", "execute": execute}))
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
-    (tmp_path / "index.md").write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
-        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
-        f"# Numbers\n\nThe share of red marbles is {stated}.\n\n"
-        "```{code-cell} ipython3\n:tags: [remove-cell]\n\n"
-        f"from mixlearn.teaching.stated import check\ncheck({stated!r}, {computed})\n```\n"
-    )
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else shutil.which("jupyter-book"), "build", str(tmp_path), "-W", "--keep-going"]
-    return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    return one_page_book(tmp_path, "numbers",
+                         f"# Numbers\n\nThe share of red marbles is {stated}.\n\n"
+                         "```{code-cell} ipython3\n:tags: [remove-cell]\n\n"
+                         f"from mixlearn.teaching.stated import check\ncheck({stated!r}, {computed})\n```\n")
 
 
 def test_a_wrong_stated_number_fails_the_build(tmp_path):

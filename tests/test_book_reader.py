@@ -19,12 +19,12 @@ from scipy import stats
 
 try:
     from book_support.axe import run_axe
-    from book_support.browser import Browser, StaticServer, find_chromium
-    from book_support.build import CHAPTERS, SCREENSHOTS, clean_build
+    from book_support.browser import Browser, find_chromium
+    from book_support.build import CHAPTERS, SCREENSHOTS, served_book
 except ImportError:  # tests/ imported as a package
     from tests.book_support.axe import run_axe
-    from tests.book_support.browser import Browser, StaticServer, find_chromium
-    from tests.book_support.build import CHAPTERS, SCREENSHOTS, clean_build
+    from tests.book_support.browser import Browser, find_chromium
+    from tests.book_support.build import CHAPTERS, SCREENSHOTS, served_book
 
 PAGES = ["book/intro.html", *[f"book/{c}.html" for c in CHAPTERS], "book/exercises/index.html",
          "book/bibliography.html"]
@@ -39,11 +39,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian package `chromi
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    result = clean_build(tmp_path_factory.mktemp("book"))
-    if result["returncode"] != 0:
-        pytest.fail(f"book build failed:\n{result['log'][-4000:]}")
-    with StaticServer(result["html"]) as server:
-        yield server
+    yield from served_book(tmp_path_factory.mktemp("book"))
 
 
 @pytest.fixture(scope="module")

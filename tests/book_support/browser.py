@@ -45,7 +45,11 @@ class StaticServer:
 
     def __init__(self, root: Path):
         handler = functools.partial(_QuietHandler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._serve(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler))
+
+    def _serve(self, httpd) -> None:
+        """Take over ``httpd`` (bound to 127.0.0.1, port 0): its port, URL and serving thread."""
+        self.httpd = httpd
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -51,6 +52,47 @@ def clean_build(base: Path) -> dict:
     }
     _cache["result"] = result
     return result
+
+
+def served_book(base: Path):
+    """Build (or reuse) the book with :func:`clean_build` and serve it on 127.0.0.1.
+
+    A generator for module fixtures: ``yield from served_book(tmp_path_factory.mktemp("book"))``;
+    the test fails with the end of the build log when the build failed.
+    """
+    import pytest
+
+    try:
+        from book_support.browser import StaticServer
+    except ImportError:  # tests/ imported as a package
+        from tests.book_support.browser import StaticServer
+
+    result = clean_build(base)
+    if result["returncode"] != 0:
+        pytest.fail(f"book build failed:\n{result['log'][-4000:]}")
+    with StaticServer(result["html"]) as server:
+        yield server
+
+
+MYST_NOTEBOOK_HEADER = ("---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+                        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n")
+
+
+def one_page_book(folder: Path, title: str, body: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Build a one-page book in ``folder`` with the real ``_config.yml``'s ``execute`` section.
+
+    ``body`` is the MyST markdown after the notebook header; the build uses the flags of
+    ``book/build.py`` (``-W --keep-going``), so a failing cell or a warning fails it.
+    """
+    import yaml
+
+    execute = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]
+    (folder / "_config.yml").write_text(yaml.safe_dump({"title": title, "execute": execute}))
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (folder / "index.md").write_text(MYST_NOTEBOOK_HEADER + body)
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else shutil.which("jupyter-book"), "build", str(folder), "-W", "--keep-going"]
+    return subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=timeout)
 
 
 def _book_build_module():

@@ -16,11 +16,15 @@ from __future__ import annotations
 import gzip
 import http.server
 import mimetypes
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+try:
+    from book_support.browser import StaticServer
+except ImportError:  # tests/ imported as a package
+    from tests.book_support.browser import StaticServer
 
 try:
     from .browser import Browser, CDPError
@@ -121,23 +125,12 @@ class _Server(http.server.ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class PagesServer:
+class PagesServer(StaticServer):
     """Serve ``root`` on 127.0.0.1 (random free port) like GitHub Pages; a context manager."""
 
     def __init__(self, root: Path):
         handler = type("Handler", (_PagesHandler,), {"root": Path(root).resolve(), "cache": {}})
-        self.httpd = _Server(("127.0.0.1", 0), handler)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._serve(_Server(("127.0.0.1", 0), handler))
 
 
 @dataclass
