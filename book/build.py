@@ -329,12 +329,9 @@ def write_root_redirect(html: Path) -> None:
     if not match:
         return  # not the generated redirect (for instance a real root page): leave it alone
     target = match.group(1)
-    try:
-        import yaml
+    import yaml  # installed with jupyter-book
 
-        title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8")).get("title") or "mixlearn"
-    except Exception:  # noqa: BLE001 - the title is cosmetic
-        title = "mixlearn"
+    title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8")).get("title") or "mixlearn"
     index.write_text(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{html_escape(title)}</title>\n"
