@@ -213,15 +213,22 @@ def slim_widget_manager() -> None:
     log(f"widget manager: {len(text) / 1e6:.1f} MB -> {len(slim) / 1e6:.1f} MB")
 
 
-def _source_hash() -> str:
+def _digest(names) -> str:
+    """SHA-256 over the relative paths *names* under ROOT and their bytes (missing files skipped)."""
     h = hashlib.sha256()
-    files = sorted((ROOT / "mixlearn").rglob("*"))
-    files += [ROOT / "pyproject.toml"]
-    for f in files:
-        if f.is_file() and "__pycache__" not in f.parts:
-            h.update(str(f.relative_to(ROOT)).encode())
-            h.update(f.read_bytes())
+    for name in sorted(set(names)):
+        path = ROOT / name
+        if path.is_file():  # a tracked file deleted in the working tree is simply absent
+            h.update(name.encode() + b"\0")
+            h.update(path.read_bytes())
+            h.update(b"\0")
     return h.hexdigest()
+
+
+def _source_hash() -> str:
+    """Digest of what the wheel is built from (mixlearn/ and pyproject.toml; works outside git)."""
+    names = [str(f.relative_to(ROOT)) for f in (ROOT / "mixlearn").rglob("*") if "__pycache__" not in f.parts]
+    return _digest([*names, "pyproject.toml"])
 
 
 BUILD_INPUTS = ("book", "mixlearn", "exercises", "_config.yml", "_toc.yml", "pyproject.toml")
@@ -237,14 +244,7 @@ def sources_digest() -> str | None:
                               *BUILD_INPUTS], cwd=ROOT, capture_output=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
-    h = hashlib.sha256()
-    for name in sorted(set(out.stdout.decode().split("\0")) - {""}):
-        path = ROOT / name
-        if path.is_file():  # a tracked file deleted in the working tree is simply absent
-            h.update(name.encode() + b"\0")
-            h.update(path.read_bytes())
-            h.update(b"\0")
-    return h.hexdigest()
+    return _digest(set(out.stdout.decode().split("\0")) - {""})
 
 
 def build_wheel() -> None:
