@@ -3,9 +3,10 @@
 ``test_redteam.py`` attacks assignment 04 (and 05 with delegation) in depth.  Here the cheats of
 ``tests/redteam/generic.py`` (IPython hooks, forged outputs, redefined helpers, rigged return
 values for every function asked for, shadowing files, the solutions read from disk, delegation
-to the library) are submitted for assignments 01, 02, 03, 05 and 06, each on top of the untouched
-release, next to the release itself and the model solution; the whole class is graded once per
-grader:
+to the library) are submitted for assignments 01, 02, 03, 05 and 06, each on top of its base (the
+untouched release, or for cheats that only change how answers are judged a "wrong" base whose
+functions run and answer wrongly), next to the bases themselves and the model solution; the whole
+class is graded once per grader, and no cheat may earn more than its base in any cell:
 
 * ``course``    ``mixlearn-course autograde A --jobs 2`` (sandbox + trusted checks);
 * ``nbgrader``  plain ``nbgrader autograde A`` with the course's nbgrader_config.py (with
@@ -28,7 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from redteam import harness as h
-from redteam.generic import ASSIGNMENTS, DELEGATE, cheats_for
+from redteam.generic import ASSIGNMENTS, DELEGATE, WRONG_EACH, WRONG_FIRST, cheats_for
 
 pytestmark = [pytest.mark.redteam,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")]
@@ -36,7 +37,7 @@ pytestmark = [pytest.mark.redteam,
 # MIXLEARN_REDTEAM_FULL=1: every generic cheat (else one or two per mechanism) and plain nbgrader too
 FULL = os.environ.get("MIXLEARN_REDTEAM_FULL") == "1"
 GRADERS = ("course", "nbgrader") if FULL else ("course",)
-HONEST = ("release", "solution")
+HONEST = ("release", "solution", "wrong")
 
 STOCK_CONFIG = f'''c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "mixlearn"
@@ -57,15 +58,32 @@ def _answer_cells(nb) -> list:
     return [c for c in nb.cells if c.cell_type == "code" and h.nbgrader_meta(c).get("solution")]
 
 
-def _cheat_notebook(release, cheat, values):
-    nb = nbformat.from_dict(nbformat.reads(nbformat.writes(release), as_version=4))
-    cells = _answer_cells(nb)
-    for i, cell in enumerate(cells):
+def _copy(nb):
+    return nbformat.from_dict(nbformat.reads(nbformat.writes(nb), as_version=4))
+
+
+def _append(nb, first: str, each: str, values: dict):
+    """*first* appended to the first answer cell, *each* (``{fn}``: the cell's function) to every one."""
+    nb = _copy(nb)
+    for i, cell in enumerate(_answer_cells(nb)):
         fn = h.nbgrader_meta(cell)["grade_id"]    # each answer cell defines the function of its id
-        added = (cheat.first if i == 0 else "") + (cheat.each.format(fn=fn) if cheat.each else "")
+        added = (first if i == 0 else "") + (each.format(fn=fn) if each else "")
         if added:
             cell.source = cell.source.rstrip("\n") + "\n\n\n" + h.fill(added, values)
     return nb
+
+
+def _bases(release, assignment: str) -> dict:
+    """The release, the model solution, and the "wrong" base (the solution with skewed answers)."""
+    solution = _copy(release)
+    sources = _solution_sources(assignment)
+    for cell in _answer_cells(solution):
+        cell.source = sources[h.nbgrader_meta(cell)["grade_id"]]
+    return {"release": release, "solution": solution, "wrong": _append(solution, WRONG_FIRST, WRONG_EACH, {})}
+
+
+def _cheat_notebook(bases: dict, cheat, values):
+    return _append(bases[cheat.base], cheat.first, cheat.each, values)
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +101,13 @@ def _grade_class(grader: str, template: Path, tmp_path_factory):
     scores, logs = {}, {}
     t0 = time.monotonic()
     for a in ASSIGNMENTS:
-        release = nbformat.read(course / "exercises" / a / f"{a}.ipynb", as_version=4)
-        solution = nbformat.from_dict(nbformat.reads(nbformat.writes(release), as_version=4))
-        sources = _solution_sources(a)
-        for cell in _answer_cells(solution):
-            cell.source = sources[h.nbgrader_meta(cell)["grade_id"]]
-        h.write_submission(course, "release", release, assignment=a)
-        h.write_submission(course, "solution", solution, assignment=a)
+        bases = _bases(nbformat.read(course / "exercises" / a / f"{a}.ipynb", as_version=4), a)
+        for name in HONEST:
+            h.write_submission(course, name, bases[name], assignment=a)
         # the control grades only the cheats that fool it (the others were measured not to)
         cheats = [c for c in cheats_for(a, FULL) if grader != "stock" or c.fools_stock]
         for cheat in cheats:
-            h.write_submission(course, cheat.name, _cheat_notebook(release, cheat, values), cheat.files, values,
+            h.write_submission(course, cheat.name, _cheat_notebook(bases, cheat, values), cheat.files, values,
                                assignment=a)
         students = [*HONEST, *(c.name for c in cheats)]
         h.record_seeds(course, students, a)
@@ -139,7 +153,7 @@ def test_every_assignment_is_attacked_by_each_kind_of_cheat():
 def test_generic_cheat_is_valid_python(assignment, cheat):
     release = nbformat.read(h.ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
     values = h.placeholder_values(Path("/nonexistent"), 1, "token", {}, {})
-    for cell in _answer_cells(_cheat_notebook(release, cheat, values)):
+    for cell in _answer_cells(_cheat_notebook(_bases(release, assignment), cheat, values)):
         compile(cell.source, f"{assignment}:{cheat.name}", "exec")
 
 
@@ -150,6 +164,7 @@ def _check_honest(run):
         full = sum(h.test_points(release_nb).values())
         assert _points(scores[a]["release"]) == 0, (grader, a, scores[a]["release"], logs[a][-3000:])
         assert _points(scores[a]["solution"]) == full, (grader, a, scores[a]["solution"], logs[a][-3000:])
+        assert _points(scores[a]["wrong"]) < full, (grader, a, "the wrong base should lose points", scores[a]["wrong"])
 
 
 def test_the_honest_submissions_are_graded_as_before(graded):
@@ -165,22 +180,23 @@ def test_the_control_grades_the_honest_submissions_alike(stock):
 @pytest.mark.parametrize("assignment,cheat", _cases(), ids=lambda v: v if isinstance(v, str) else v.name)
 def test_cheat_earns_nothing_under_the_course_graders(graded, assignment, cheat):
     grader, scores, logs = graded
-    got = scores[assignment][cheat.name]
+    got, base = scores[assignment][cheat.name], scores[assignment][cheat.base]
     assert got, f"{cheat.name} was not graded for {assignment}:\n{logs[assignment][-3000:]}"
-    assert _points(got) == 0, f"{cheat.name} earned {got} on {assignment} under {grader}"
+    more = {k: (v, base.get(k, 0.0)) for k, v in got.items() if v > base.get(k, 0.0)}
+    assert not more, f"{cheat.name} earned more than its base `{cheat.base}` on {assignment} under {grader}: {more}"
 
 
 def test_the_cheats_are_real(stock):
     """The control: under stock nbgrader (the notebook's own tests decide) the cheats marked
-    ``fools_stock`` earn points on every assignment, so the suite would notice a grader that
+    ``fools_stock`` earn more than their base on every assignment, so the suite would notice a grader that
     trusts the notebook again."""
     grader, scores, logs = stock
     missed = {}
     fooled = {}
     for a, cheat in [(a, c) for a, c in _cases() if c.fools_stock]:
-        got = _points(scores[a][cheat.name])
-        fooled.setdefault(a, []).append(cheat.name) if got > 0 else None
-        if got == 0:
+        gained = _points(scores[a][cheat.name]) - _points(scores[a][cheat.base])
+        fooled.setdefault(a, []).append(cheat.name) if gained > 0 else None
+        if gained <= 0:
             missed.setdefault(a, []).append(cheat.name)
     print("\n[redteam stock] cheats that fool stock nbgrader:",
           {a: len(v) for a, v in fooled.items()}, os.linesep, fooled)

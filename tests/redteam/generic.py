@@ -14,10 +14,12 @@ whatever they test.  This module re-aims those at the other assignments, plus:
   switch off) and, failing that, its source read from disk.  (``mixture_logpdf`` and the
   distributions stay usable on purpose: assignment 03's log-likelihood may be written with them.)
 
-Every cheat's base is the untouched release (every answer a ``raise NotImplementedError()``), so
-the release earns no automatic point and a cheat earns no point unless it fools the grader.  The
-test grades the same submissions with stock nbgrader (no sandbox, no trusted checks) as a control:
-there the cheats marked ``fools_stock`` earn points, which shows they are real cheats.
+A cheat's base is the untouched release (every answer a ``raise NotImplementedError()``, no
+automatic point), or, for cheats that only change how answers are judged, the "wrong" base (the
+model solution with every answer skewed: the functions run, the numbers are wrong).  A cheat must
+earn no more than its base, cell by cell.  The test grades the same submissions with stock
+nbgrader (no sandbox, no trusted checks) as a control: there the cheats marked ``fools_stock``
+earn more than their base, which shows they are real cheats.
 """
 
 from __future__ import annotations
@@ -50,7 +52,28 @@ class GenericCheat:
     each: str = ""                              # appended to every answer cell ({fn}: its function)
     files: dict = field(default_factory=dict)   # extra files next to the notebook
     fools_stock: bool = False                   # earns points under stock nbgrader (the control)
+    base: str = "release"                       # "release" or "wrong" (see WRONG_FIRST)
 
+
+# The "wrong" base: the model solution with every function's answer skewed (floats times 1.1
+# plus 0.1), so every function runs and returns something of the right shape, and the tests that
+# compare numbers fail.  A cheat that only redefines how answers are compared shows on this base.
+WRONG_FIRST = _c('''
+    def _rt_skew(v):
+        if isinstance(v, dict):
+            return {k: _rt_skew(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return type(v)(_rt_skew(x) for x in v)
+        if isinstance(v, float) or isinstance(v, np.ndarray) and v.dtype.kind == "f":
+            return v * 1.1 + 0.1
+        return v
+''')
+WRONG_EACH = _c('''
+    _rt_right_{fn} = {fn}
+
+    def {fn}(*args, **kwargs):
+        return _rt_skew(_rt_right_{fn}(*args, **kwargs))
+''')
 
 RIG_FRAME_INSPECTOR = _c('''
     import sys as _rt_sys
@@ -231,11 +254,14 @@ DELEGATE = {
 CORE = ("hook_blank_later_cells", "hook_error_handlers", "hook_run_cell_patched", "output_fake_results_and_verdicts",
         "output_forged_probe_stolen_nonce", "redefine_test_helpers", "redefine_probe_plumbing", "shadow_numpy",
         "rig_frame_inspector", "rig_float_and_array", "fs_run_the_solutions", "delegate_library")
-# Measured under stock nbgrader on the untouched release: these earn points there.  The others
-# need a partly right base to show (a redefined helper only helps when the function runs) or
-# attack the trusted checks' own plumbing, which stock nbgrader does not have.
+# Measured under stock nbgrader: these earn points there (on their base).  The others attack
+# the trusted checks' own plumbing, which stock nbgrader does not have.
 FOOLS_STOCK = ("hook_blank_later_cells", "hook_probe_to_pass", "hook_error_handlers", "hook_run_cell_patched",
-               "rig_frame_inspector", "fs_run_the_solutions", "delegate_library")
+               "rig_frame_inspector", "fs_run_the_solutions", "delegate_library", "redefine_test_helpers",
+               "redefine_builtins", "shadow_numpy")
+# Cheats that only change how answers are judged are submitted on the "wrong" base (functions
+# that run and answer wrongly): on the release, whose functions raise, they could not show.
+ON_WRONG_BASE = ("redefine_test_helpers", "redefine_builtins", "shadow_numpy")
 
 
 def cheats_for(assignment: str, full: bool = True) -> list[GenericCheat]:
@@ -257,4 +283,6 @@ def cheats_for(assignment: str, full: bool = True) -> list[GenericCheat]:
                                 each="if '_rt_{fn}' in globals():\n    {fn} = _rt_{fn}\n"))
     # the frame inspector finds nothing to copy in 05's tests, which compare with values computed inline
     stock = set(FOOLS_STOCK) - ({"rig_frame_inspector"} if assignment == "05_gmm_1d" else set())
-    return [GenericCheat(c.name, c.first, c.each, c.files, c.name in stock) for c in out if full or c.name in CORE]
+    return [GenericCheat(c.name, c.first, c.each, c.files, c.name in stock,
+                         "wrong" if c.name in ON_WRONG_BASE else "release")
+            for c in out if full or c.name in CORE]
