@@ -354,6 +354,24 @@ def load_checks(path: str) -> dict:
     return dict(getattr(module, REGISTRY_ATTR, {}))
 
 
+def switched_off_in(path: str) -> tuple[str, ...]:
+    """The ``SWITCHED_OFF`` tuple of a checks module file: library functions (``"<file under
+    mixlearn/>:<function>"``) to empty in the student edition while that assignment is graded,
+    because the assignment asks the student to write them.  Read without running the module."""
+    import ast
+
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), path)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "SWITCHED_OFF" for t in node.targets):
+            value = ast.literal_eval(node.value)
+            if not (isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)):
+                raise ValueError(f"{path}: SWITCHED_OFF should be a tuple of strings such as "
+                                 "'datasets/__init__.py:make_marbles'")
+            return tuple(value)
+    return ()
+
+
 def seed_for(seed: int, grade_id: str) -> np.random.Generator:
     """The hidden-input generator of one test cell: the grader's seed and the cell's name."""
     key = [int(b) for b in grade_id.encode()]

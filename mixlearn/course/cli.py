@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("path", help="folder or .zip with <student>/<notebook>.ipynb or <student>.ipynb")
     p.add_argument("--force", action="store_true", help="overwrite existing submissions")
+    p.add_argument("--timestamps", default=None, metavar="CSV",
+                   help="submission times from the learning platform, one 'student,time' per line (e.g. "
+                        "'ada,2026-11-28 15:00:00 UTC'): they decide late penalties. A student's own "
+                        "timestamp.txt is never copied; without this option no submission counts as late")
 
     p = sub.add_parser("autograde", help="autograde submissions in parallel")
     _add_common(p)
@@ -86,7 +90,8 @@ def main(argv=None) -> int:
         if args.command == "collect":
             from .collect import collect
 
-            done = collect(root, args.assignment, args.path, force=args.force, db_url=args.db)
+            done = collect(root, args.assignment, args.path, force=args.force, db_url=args.db,
+                           timestamps=args.timestamps)
             print(f"collected {len(done)} submission(s) for {args.assignment}")
             return 0
         if args.command == "autograde":

@@ -4,6 +4,11 @@ Accepted layouts (inside the folder or zip, optionally below one wrapper folder)
 
     <student>/<notebook>.ipynb   (plus any other files of that student)
     <student>.ipynb              (only for single-notebook assignments)
+
+nbgrader takes a submission's time (and so its late penalty) from ``timestamp.txt`` in the
+submitted folder.  A student's own ``timestamp.txt`` is therefore never copied: the time comes
+from the grader's side, the ``--timestamps`` CSV exported by the learning platform
+(``student,time`` per line); without it no submission has a time and none counts as late.
 """
 
 from __future__ import annotations
@@ -115,9 +120,41 @@ def _scan(base: str, notebooks: list[str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def collect(root: str, assignment: str, path: str, force: bool = False, db_url: str | None = None) -> list[str]:
-    """Copy the submissions under *path* into ``submitted/<student>/<assignment>/``."""
+def read_timestamps(path: str) -> dict[str, str]:
+    """``{student: time}`` from a CSV of ``student,time`` lines (a header line is allowed); each
+    time as nbgrader reads it (e.g. ``2026-11-28 15:00:00 UTC``; no zone means UTC)."""
+    import csv
+
+    from nbgrader.utils import parse_utc
+
+    out, errors = {}, []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.reader(fh), 1):
+            if not row or not "".join(row).strip() or i == 1 and row[0].strip().lower() in ("student", "student_id"):
+                continue
+            if len(row) != 2:
+                errors.append(f"line {i}: expected 'student,time', got {len(row)} field(s)")
+                continue
+            student, stamp = row[0].strip(), row[1].strip()
+            try:
+                parse_utc(stamp)
+            except Exception:
+                errors.append(f"line {i}: {stamp!r} is not a time (write e.g. 2026-11-28 15:00:00 UTC)")
+                continue
+            if student in out:
+                errors.append(f"line {i}: {student} appears twice")
+            out[student] = stamp
+    if errors:
+        raise CourseError(f"--timestamps {path}:\n  " + "\n  ".join(errors))
+    return out
+
+
+def collect(root: str, assignment: str, path: str, force: bool = False, db_url: str | None = None,
+            timestamps: str | None = None) -> list[str]:
+    """Copy the submissions under *path* into ``submitted/<student>/<assignment>/``, with the
+    submission times of the *timestamps* CSV (a student's own ``timestamp.txt`` is dropped)."""
     _, coursedir = load_nbgrader_config(root, db_url=db_url)
+    times = read_timestamps(timestamps) if timestamps else {}
     notebooks = assignment_notebooks(coursedir, assignment)
     if not os.path.exists(path):
         raise CourseError(f"{path} does not exist")
@@ -132,6 +169,11 @@ def collect(root: str, assignment: str, path: str, force: bool = False, db_url: 
         found = _scan(base, notebooks)
         if not found:
             raise CourseError(f"no submissions found in {path}")
+        if timestamps:
+            missing = sorted(set(found) - set(times))
+            if missing:
+                raise CourseError(f"--timestamps {timestamps} has no time for {len(missing)} student(s): "
+                                  f"{', '.join(missing[:10])}{', ...' if len(missing) > 10 else ''}")
         targets = {s: coursedir.format_path(coursedir.submitted_directory, s, assignment)
                    for s in found}
         existing = sorted(s for s, d in targets.items() if os.path.exists(d))
@@ -145,9 +187,14 @@ def collect(root: str, assignment: str, path: str, force: bool = False, db_url: 
             os.makedirs(parent, exist_ok=True)
             staging = tempfile.mkdtemp(dir=parent, prefix=f".{assignment}-")
             for rel, src in files.items():
+                if rel == "timestamp.txt":
+                    continue   # nbgrader's submission time: written by the grader only
                 out = os.path.join(staging, rel)
                 os.makedirs(os.path.dirname(out), exist_ok=True)
                 shutil.copyfile(src, out)
+            if student in times:
+                with open(os.path.join(staging, "timestamp.txt"), "w", encoding="utf-8") as fh:
+                    fh.write(times[student])
             if os.path.exists(dest):
                 shutil.rmtree(dest)
             os.rename(staging, dest)

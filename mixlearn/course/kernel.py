@@ -21,7 +21,7 @@ import tempfile
 import time
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import sandbox as _sandbox
 
@@ -36,6 +36,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                               "for machines without bubblewrap; never the default).").tag(config=True)
     student_edition = Bool(True, help="Replace mixlearn by its student edition (EM switched off) "
                                       "and hide scikit-learn inside the sandbox.").tag(config=True)
+    switched_off = List(Unicode(), help="More library functions emptied in the student edition for this "
+                                        "assignment ('<file under mixlearn/>:<function>'; set from the "
+                                        "SWITCHED_OFF of its trusted checks).").tag(config=True)
     memory = Integer(2 * 1024 ** 3, help="Address-space limit of the kernel in bytes (0: none).").tag(config=True)
     cpu = Float(600.0, help="CPU seconds for the kernel (0: none).").tag(config=True)
     nproc = Integer(64, help="Processes the kernel may start (RLIMIT_NPROC; ignored for root).").tag(config=True)
@@ -135,7 +138,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             spec = _sandbox.SandboxSpec(
                 workdir=os.path.join(self._base, "work"), mountpoint=self._mountpoint,
                 rundir=os.path.join(self._base, "run"),
-                student_edition=_sandbox.student_edition() if self.student_edition else None, env=env)
+                student_edition=(_sandbox.student_edition(switched_off=tuple(self.switched_off))
+                                 if self.student_edition else None), env=env)
             cmd = spec.argv(cmd)
             env = {}
         prefix = [sys.executable, LAUNCHER]

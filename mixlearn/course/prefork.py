@@ -106,8 +106,9 @@ def _empty(folder: str, keep: set[str], rel: str = "") -> None:
 class PreforkServer:
     """One zygote per grading worker (in its own sandbox unless ``sandbox=False``)."""
 
-    def __init__(self, work_root: str, modules=(), sandbox: bool = True, threads: int = 1):
+    def __init__(self, work_root: str, modules=(), sandbox: bool = True, threads: int = 1, switched_off=()):
         self.modules = tuple(modules)
+        self.switched_off = tuple(sorted(set(switched_off)))  # the assignment's own emptied functions
         self.sandbox = sandbox
         self.threads = threads
         # A short path (Unix socket names are limited to about 100 bytes) that is not under /tmp:
@@ -149,7 +150,7 @@ class PreforkServer:
         if self.sandbox:
             spec = _sandbox.SandboxSpec(
                 workdir=os.path.join(self.slot, "work"), mountpoint=MOUNT, rundir=os.path.join(self.slot, "run"),
-                student_edition=_sandbox.student_edition(), env=self.env(),
+                student_edition=_sandbox.student_edition(switched_off=self.switched_off), env=self.env(),
                 tmpdir=os.path.join(self.slot, "tmp"), shmdir=os.path.join(self.slot, "shm"),
                 extra_ro=((COURSE_DIR, TOOLS),))
             argv = spec.argv([sys.executable, f"{TOOLS}/_zygote.py", self.socket_path, *self.modules])
@@ -211,8 +212,15 @@ class PreforkServer:
         except OSError:
             return False
 
-    def prepare(self) -> str:
-        """Make the slot ready for the next submission; return the slot folder."""
+    def prepare(self, switched_off=None) -> str:
+        """Make the slot ready for the next submission; return the slot folder.
+
+        *switched_off*: the assignment's own emptied library functions (``None``: as before); a
+        zygote started with another student edition is replaced."""
+        if switched_off is not None and tuple(sorted(set(switched_off))) != self.switched_off:
+            self.switched_off = tuple(sorted(set(switched_off)))
+            self.close(keep_slot=True)
+            self._start()
         if self.alive():
             self._wait_ready()
             self.sweep()

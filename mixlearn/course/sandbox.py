@@ -124,7 +124,21 @@ def _empty_functions(source: str, module: str, names) -> str:
     return "".join(lines)
 
 
-def build_student_edition(package_dir: str, dest: str) -> str:
+def stub_rules(switched_off=()) -> dict:
+    """``{module file: function names}`` emptied in the edition: STUB_FUNCTIONS plus an
+    assignment's own *switched_off* items, each ``"<file under mixlearn/>:<function>"`` (for
+    instance ``"datasets/__init__.py:make_marbles"`` for the assignment that asks for a sampler)."""
+    rules = {k: tuple(v) for k, v in STUB_FUNCTIONS.items()}
+    for item in switched_off:
+        module, _, name = str(item).partition(":")
+        if not (module.endswith(".py") and name.isidentifier()) or module in STUB_MODULES:
+            raise ValueError(f"switched_off: {item!r} should read '<file under mixlearn/>:<function>', e.g. "
+                             "'datasets/__init__.py:make_marbles' (a file not already replaced as a whole)")
+        rules[module] = tuple(sorted(set(rules.get(module, ())) | {name}))
+    return rules
+
+
+def build_student_edition(package_dir: str, dest: str, switched_off=()) -> str:
     """Write the student edition of the mixlearn package found in *package_dir* into *dest*."""
     shutil.copytree(package_dir, dest, ignore=lambda d, names: [
         n for n in names if n in LEFT_OUT and os.path.samefile(d, package_dir) or n == "__pycache__"])
@@ -136,7 +150,7 @@ def build_student_edition(package_dir: str, dest: str) -> str:
             names = _top_level_names(fh.read())
         with open(path, "w") as fh:
             fh.write(_stub_module(module[:-3], names))
-    for module, names in STUB_FUNCTIONS.items():
+    for module, names in stub_rules(switched_off).items():
         path = os.path.join(dest, module)
         with open(path) as fh:
             source = fh.read()
@@ -161,12 +175,12 @@ def mixlearn_package_dir() -> str:
     return os.path.realpath(list(spec.submodule_search_locations)[0])
 
 
-def _package_fingerprint(package_dir: str) -> str:
+def _package_fingerprint(package_dir: str, switched_off=()) -> str:
     """Changes with mixlearn's files and with the rules that make the edition (this module)."""
     h = hashlib.sha256()
     with open(os.path.abspath(__file__), "rb") as fh:
         h.update(fh.read())
-    h.update(repr((sorted(STUB_MODULES), sorted(STUB_FUNCTIONS.items()), STUDENT_MIXTURE_LOGPDF,
+    h.update(repr((sorted(STUB_MODULES), sorted(stub_rules(switched_off).items()), STUDENT_MIXTURE_LOGPDF,
                    LEFT_OUT)).encode())
     for base, dirs, files in os.walk(package_dir):
         dirs[:] = sorted(d for d in dirs if d not in LEFT_OUT)
@@ -178,17 +192,19 @@ def _package_fingerprint(package_dir: str) -> str:
     return h.hexdigest()[:16]
 
 
-def student_edition(cache_root: str | None = None) -> str:
-    """Path of an up-to-date student edition of the installed mixlearn (built once, then cached)."""
+def student_edition(cache_root: str | None = None, switched_off=()) -> str:
+    """Path of an up-to-date student edition of the installed mixlearn (built once, then cached),
+    with the assignment's own *switched_off* functions emptied too (see :func:`stub_rules`)."""
+    switched_off = tuple(sorted(set(switched_off)))
     package_dir = mixlearn_package_dir()
     cache_root = cache_root or os.path.join(tempfile.gettempdir(), f"mixlearn-student-edition-{os.getuid()}")
     os.makedirs(cache_root, mode=0o700, exist_ok=True)
-    dest = os.path.join(cache_root, _package_fingerprint(package_dir), "mixlearn")
+    dest = os.path.join(cache_root, _package_fingerprint(package_dir, switched_off), "mixlearn")
     if not os.path.isdir(os.path.join(cache_root, "switched-off")):
         _write_switched_off_package(os.path.join(cache_root, "switched-off"))
     if not os.path.isdir(dest):
         tmp = tempfile.mkdtemp(dir=cache_root)
-        build_student_edition(package_dir, os.path.join(tmp, "mixlearn"))
+        build_student_edition(package_dir, os.path.join(tmp, "mixlearn"), switched_off)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         try:
             os.rename(os.path.join(tmp, "mixlearn"), dest)

@@ -31,7 +31,7 @@ from nbformat.v4 import new_code_cell
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from .checks import load_checks, prepare
+from .checks import load_checks, prepare, switched_off_in
 from .kernel import SandboxedKernelManager
 
 META = "mixlearn_trusted"
@@ -128,6 +128,7 @@ class TrustedExecute(Execute):
         self._hidden_from = None
         self._cell_index = -1
         self._linked_files = []
+        self._switched_off = ()
 
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
         self._cell_index = cell_index
@@ -143,6 +144,7 @@ class TrustedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.exclude_files = self._linked_files
+        km.switched_off = list(self._switched_off)
         return km
 
     def _root(self) -> str:
@@ -179,6 +181,7 @@ class TrustedExecute(Execute):
         except FileNotFoundError:
             raise MissingChecks(f"no trusted checks for {assignment!r}: {path} does not exist") from None
         tests = [c for c in nb.cells if is_test_cell(c)]
+        self._switched_off = switched_off_in(path)
         missing = [c.metadata.nbgrader.grade_id for c in tests if c.metadata.nbgrader.grade_id not in checks]
         if missing:
             raise MissingChecks(f"{path} has no check for the test cell(s) {', '.join(missing)}")

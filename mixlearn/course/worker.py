@@ -164,6 +164,9 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
+    from .checks import switched_off_in
+    from .trusted import checks_file_for
+
     t0 = time.monotonic()
     student, assignment = task.student, task.assignment
     lim = settings.limits
@@ -209,7 +212,12 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
     cfg.SandboxedKernelManager.status_file = status
     cfg.SandboxedKernelManager.stats_file = stats
     if prefork is not None:
-        cfg.SandboxedKernelManager.prefork_slot = prefork.prepare()
+        # the zygote's student edition must switch off what this assignment's checks name
+        try:
+            switched_off = switched_off_in(checks_file_for(cfg, assignment))
+        except FileNotFoundError:
+            switched_off = ()
+        cfg.SandboxedKernelManager.prefork_slot = prefork.prepare(switched_off)
 
     logger = logging.getLogger(f"mixlearn.course.worker.{os.getpid()}")
     logger.propagate = False

@@ -17,6 +17,11 @@ import numpy as np
 import mixlearn as ml
 from mixlearn.course.checks import Rng, as_array, as_tuple, check, expect, expect_close
 
+# This assignment asks for the sampler itself, so the library's samplers are switched off in the
+# student edition while it is graded (elsewhere students use them freely).  A check cannot tell
+# them apart from a correct answer: the model solution draws exactly the numbers they draw.
+SWITCHED_OFF = ("datasets/__init__.py:make_marbles", "mixture.py:sample_mixture")
+
 
 def _p_red_oracle(pi, p1, p2):
     """P(red) of the two-factory bag, from mixlearn's mixture density (scalar pi)."""

@@ -119,28 +119,47 @@ def _(t):
         x = _interior_bag(r, int(r.integers(500, 900)), float(r.uniform(0.2, 0.8)), p1, p2)
         _em_case(t, x, p1, p2, float(r.uniform(0.05, 0.95)), "em_two's estimate for other factories and starts",
                  hidden=True)
+    # stopped by max_iter before converging: pi is EM's iterate, not the maximum-likelihood answer
+    x, p1, p2, max_iter, pis, _ = _slow_start(r)
+
+    def unfinished(got):
+        pi, _ = as_tuple(got, 2, "em_two should return a pair (pi, log_likelihoods).")
+        expect_close(pi, pis[-1], "em_two's pi after max_iter iterations of a slow run (EM has not converged yet)",
+                     rtol=1e-7)
+
+    t.case("em_two's estimate when max_iter stops it early", unfinished,
+           t.call("em_two", x, p1, p2, pi_init=0.05, max_iter=max_iter), hidden=True)
+
+
+def _em_path(x, p1, p2, pi_init, n_iter):
+    """pi and the total log-likelihood after 0, 1, ..., n_iter EM iterations from pi_init (oracle)."""
+    pis, lls = [float(pi_init)], [_loglik_oracle(x, pi_init, p1, p2)]
+    for _ in range(n_iter):
+        pis.append(float(_marble_oracle(x, pis[-1], p1, p2).mean()))
+        lls.append(_loglik_oracle(x, pis[-1], p1, p2))
+    return np.array(pis), np.array(lls)
 
 
 def _history_case(t, x, p1, p2, pi_init, label, where, hidden=False):
-    """em_two's history, judged as the notebook does: against the student's own log_likelihood_two.
-
-    The notebook compares the last value with log_likelihood_two at the returned pi; the probe
-    cannot feed one call's result into another, so the second call uses EM's answer (computed
-    here), which a correct em_two returns up to its tolerance (the log-likelihood is flat there).
-    """
+    """em_two's history: it starts at the log-likelihood of pi_init, its second value is that of
+    one EM iteration from there, it never decreases, and it ends at the log-likelihood of EM's
+    answer.  All expected values are computed here (an em_two whose history only agrees with the
+    student's own log_likelihood_two, or that draws a line from start to end, does not pass)."""
     pi_hat = float(ml.em_two_components(x, p1, p2, pi_init=pi_init, tol=1e-14, max_iter=100_000).weights[0])
+    _, path = _em_path(x, p1, p2, pi_init, 1)
+    ll_end = _loglik_oracle(x, pi_hat, p1, p2)
 
-    def judge(got, ll_start, ll_end):
+    def judge(got):
         pi, lls = as_tuple(got, 2, "em_two should return a pair (pi, log_likelihoods).")
         lls = as_array(lls, "em_two's list of log-likelihoods")
         expect(lls.ndim == 1 and lls.size >= 3, "em_two should return the log-likelihood at pi_init and after every "
                                                 f"iteration (several values), got {lls.size}.")
-        expect_close(lls[0], ll_start, f"The first log-likelihood ({where})")
+        expect_close(lls[0], path[0], f"The first log-likelihood ({where})")
+        expect_close(lls[1], path[1], "The second log-likelihood (after one EM iteration from pi_init)")
         expect(_never_decreases(lls, 1e-9), "The log-likelihood should never decrease from one EM iteration to the next.")
         expect_close(lls[-1], ll_end, "The last log-likelihood (at the returned pi)")
 
-    t.case(label, judge, t.call("em_two", x, p1, p2, pi_init=pi_init), t.call("log_likelihood_two", x, pi_init, p1, p2),
-           t.call("log_likelihood_two", x, pi_hat, p1, p2), hidden=hidden)
+    t.case(label, judge, t.call("em_two", x, p1, p2, pi_init=pi_init), hidden=hidden)
 
 
 def _slow_start(r):
@@ -151,21 +170,23 @@ def _slow_start(r):
         pi_true = float(r.uniform(0.6, 0.8))
         x, _ = ml.datasets.make_marbles(int(r.integers(1500, 2500)), pi_true, p1, p2, random_state=r)
         max_iter = int(r.integers(12, 25))
-        pi, lls = 0.05, [_loglik_oracle(x, 0.05, p1, p2)]
-        for _ in range(max_iter):  # the solution's stopping rule must not fire before max_iter
-            pi = float(_marble_oracle(x, pi, p1, p2).mean())
-            lls.append(_loglik_oracle(x, pi, p1, p2))
+        # the solution's stopping rule must not fire before max_iter
+        pis, lls = _em_path(x, p1, p2, 0.05, max_iter)
         if np.min(np.abs(np.diff(lls))) / x.size > 1e-8:
-            return x, p1, p2, max_iter
+            return x, p1, p2, max_iter, pis, lls
 
 
-def _length_judge(max_iter):
+def _unfinished_judge(max_iter, pis, lls):
+    """After max_iter iterations of a slow run: exactly max_iter + 1 values, the EM path itself."""
     def judge(got):
-        _, lls = as_tuple(got, 2, "em_two should return a pair (pi, log_likelihoods).")
-        lls = as_array(lls, "em_two's list of log-likelihoods")
-        expect(lls.ndim == 1 and lls.size == max_iter + 1, "With a small max_iter and slow convergence em_two should "
-                                                           "stop after max_iter iterations (max_iter + 1 values).")
-        expect(_never_decreases(lls, 1e-9), "The log-likelihood should never decrease from one EM iteration to the next.")
+        pi, history = as_tuple(got, 2, "em_two should return a pair (pi, log_likelihoods).")
+        history = as_array(history, "em_two's list of log-likelihoods")
+        expect(history.ndim == 1 and history.size == max_iter + 1, "With a small max_iter and slow convergence em_two "
+                                                                   "should stop after max_iter iterations (max_iter + 1 values).")
+        expect(_never_decreases(history, 1e-9), "The log-likelihood should never decrease from one EM iteration to the next.")
+        expect_close(history, lls, "The log-likelihoods of an EM run stopped by max_iter (each one EM iteration after the last)",
+                     rtol=1e-7)
+        expect_close(pi, pis[-1], "pi after max_iter EM iterations of a slow run (EM has not converged yet)", rtol=1e-7)
 
     return judge
 
@@ -179,8 +200,8 @@ def _(t):
     x = _interior_bag(r, int(r.integers(300, 800)), float(r.uniform(0.2, 0.8)), p1, p2)
     pi_init = float(r.choice([r.uniform(0.02, 0.1), r.uniform(0.9, 0.98)]))
     _history_case(t, x, p1, p2, pi_init, "em_two's history from another start", "at pi_init", hidden=True)
-    x, p1, p2, max_iter = _slow_start(r)
-    t.case("em_two with a small max_iter and slow convergence", _length_judge(max_iter),
+    x, p1, p2, max_iter, pis, lls = _slow_start(r)
+    t.case("em_two with a small max_iter and slow convergence", _unfinished_judge(max_iter, pis, lls),
            t.call("em_two", x, p1, p2, pi_init=0.05, max_iter=max_iter), hidden=True)
 
 

@@ -140,9 +140,24 @@ def _(t):
 
 
 # ------------------------------------------------------------------------- fit_gmm_1d_monotone
+def _em_path(x, start, n_iter):
+    """Mean log-likelihoods after 0, 1, ..., n_iter EM iterations from *start*, and the parameters
+    after the last one (oracle: mixlearn's posterior and mixture density, numpy's weighted moments)."""
+    weights, means, variances = (np.asarray(a, dtype=float) for a in start)
+    lls = [float(ml.mixture_logpdf(x, weights, _components(means, variances)).mean())]
+    for _ in range(n_iter):
+        resp = ml.posterior(x, weights, _components(means, variances))
+        weights, means, variances = _m_step_oracle(x, resp)
+        lls.append(float(ml.mixture_logpdf(x, weights, _components(means, variances)).mean()))
+    return np.array(lls), (weights, means, variances)
+
+
 def _monotone_judge(x, start, n_expected=None):
-    weights, means, variances = start
-    first = float(ml.mixture_logpdf(x, weights, _components(means, variances)).mean())
+    """The history starts at the starting parameters' mean log-likelihood, its second value is that
+    of one EM iteration from there, and it never decreases; with a small max_iter and tol=0 it is
+    the EM path itself and the returned parameters are EM's after max_iter iterations (a history
+    that only looks right, without EM behind it, does not pass)."""
+    path, params = _em_path(x, start, 1 if n_expected is None else n_expected - 1)
 
     def judge(fit):
         expect(isinstance(fit, dict) and "log_likelihoods" in fit,
@@ -150,7 +165,8 @@ def _monotone_judge(x, start, n_expected=None):
         lls = as_array(fit["log_likelihoods"], "fit_gmm_1d's log-likelihoods")
         if n_expected is None:
             expect(lls.ndim == 1 and lls.size >= 3, f"fit_gmm_1d should record several log-likelihoods, got {lls.size}.")
-            expect_close(lls[0], first, "The first mean log-likelihood (at the starting parameters)")
+            expect_close(lls[0], path[0], "The first mean log-likelihood (at the starting parameters)")
+            expect_close(lls[1], path[1], "The second mean log-likelihood (after one EM iteration from the start)")
             expect(_never_decreases(lls, 1e-10), "The log-likelihood should never decrease from one EM iteration to "
                                                    "the next; a decrease means a bug in a step.")
         else:
@@ -159,6 +175,11 @@ def _monotone_judge(x, start, n_expected=None):
                    f"({n_expected} log-likelihoods), got {lls.size}.")
             expect(_never_decreases(lls, 1e-10), "The log-likelihood should never decrease from one EM iteration to "
                                                    "the next.")
+            expect_close(lls, path, f"The mean log-likelihoods of {n_expected - 1} EM iterations from the start",
+                         rtol=1e-7)
+            for name, exp in zip(["weights", "means", "variances"], params, strict=True):
+                expect(name in fit, f"fit_gmm_1d's result should have the key {name!r}.")
+                expect_close(fit[name], exp, f"The {name} after {n_expected - 1} EM iterations", rtol=1e-6, atol=1e-9)
 
     return judge
 
