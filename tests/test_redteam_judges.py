@@ -79,13 +79,19 @@ def test_the_model_solution_passes_in_process():
             assert _in_process_scores(a, notebook(release, solution_sources(a)), seed) == full, (a, seed)
 
 
-@pytest.fixture(scope="module", params=["course", "course-prefork"])
-def graded(request, tmp_path_factory):
-    """Every base and cheat submitted for its assignment and graded by mixlearn-course (fresh kernels,
-    and ``--prefork``, whose zygote must carry the assignment's own student edition)."""
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
     if shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is not installed")
-    course = h.build_template(tmp_path_factory.mktemp("redteam-judges") / "course", assignments=ASSIGNMENTS)
+    return h.build_template(tmp_path_factory.mktemp("redteam-judges") / "template", assignments=ASSIGNMENTS)
+
+
+@pytest.fixture(scope="module", params=["course", "course-prefork"])
+def graded(request, template, tmp_path_factory):
+    """Every base and cheat submitted for its assignment and graded by mixlearn-course (fresh kernels,
+    and ``--prefork``, whose zygote must carry the assignment's own student edition)."""
+    course = tmp_path_factory.mktemp(f"redteam-judges-{request.param}") / "course"
+    shutil.copytree(template, course, symlinks=True)
     scores, logs = {}, {}
     for a in ASSIGNMENTS:
         release = _release(a, course)

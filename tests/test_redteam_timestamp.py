@@ -24,10 +24,21 @@ pytestmark = [pytest.mark.redteam,
 A = "01_sampling"
 
 
-def test_a_forged_timestamp_does_not_escape_the_late_penalty(tmp_path):
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return h.build_template(tmp_path_factory.mktemp("timestamp") / "template", assignments=(A,))
+
+
+def _course(template, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(template, course, symlinks=True)
+    return course
+
+
+def test_a_forged_timestamp_does_not_escape_the_late_penalty(template, tmp_path):
     from nbgrader.api import Gradebook
 
-    course = h.build_template(tmp_path / "course", assignments=(A,))
+    course = _course(template, tmp_path)
     with open(course / "nbgrader_config.py", "a") as fh:
         fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')   # late: no points
     res = h.run([h.BIN / "nbgrader", "db", "assignment", "add", A, "--duedate=2026-01-01 00:00:00 UTC"], cwd=course)
@@ -57,8 +68,8 @@ def test_a_forged_timestamp_does_not_escape_the_late_penalty(tmp_path):
         f"a timestamp.txt written by the student decides the late penalty: {penalty}")
 
 
-def test_collect_refuses_a_times_file_that_misses_a_student_or_a_time(tmp_path):
-    course = h.build_template(tmp_path / "course", assignments=(A,))
+def test_collect_refuses_a_times_file_that_misses_a_student_or_a_time(template, tmp_path):
+    course = _course(template, tmp_path)
     release = nbformat.read(course / "exercises" / A / f"{A}.ipynb", as_version=4)
     drop = tmp_path / "drop"
     for student in ("ada", "bob"):

@@ -249,11 +249,13 @@ DELEGATE = {
 }
 
 
-# The cheats aimed at every assignment in a default run: one or two per mechanism.  The others
-# (variants of the same mechanisms) run with MIXLEARN_REDTEAM_FULL=1.
-CORE = ("hook_blank_later_cells", "hook_error_handlers", "hook_run_cell_patched", "output_fake_results_and_verdicts",
-        "output_forged_probe_stolen_nonce", "redefine_test_helpers", "redefine_probe_plumbing", "shadow_numpy",
-        "rig_frame_inspector", "rig_float_and_array", "fs_run_the_solutions", "delegate_library")
+# The cheats aimed at every assignment in a default run: those that fool stock nbgrader (real
+# cheats on these assignments) and one forged probe.  The other attacks on the trusted checks'
+# plumbing do not depend on the assignment and run against 04 in test_redteam.py; here they
+# run with MIXLEARN_REDTEAM_FULL=1, with the other variants.
+CORE = ("hook_blank_later_cells", "hook_error_handlers", "hook_run_cell_patched", "output_forged_probe_stolen_nonce",
+        "redefine_test_helpers", "shadow_numpy", "rig_frame_inspector", "rig_float_and_array", "fs_run_the_solutions",
+        "delegate_library")
 # Measured under stock nbgrader: these earn points there (on their base).  The others attack
 # the trusted checks' own plumbing, which stock nbgrader does not have.
 FOOLS_STOCK = ("hook_blank_later_cells", "hook_probe_to_pass", "hook_error_handlers", "hook_run_cell_patched",
