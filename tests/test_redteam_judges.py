@@ -31,26 +31,7 @@ def _release(assignment: str, root: Path = h.ROOT):
 def _in_process_scores(assignment: str, nb, seed: int) -> dict:
     """``{test cell: points}``: the notebook's setup and answer cells run here, in order, and the
     trusted checks' calls judged by the checks themselves (as the grader would, seed and all)."""
-    from mixlearn.course.checks import CallFailed, build, load_checks, prepare
-
-    ns: dict = {}
-    for cell in nb.cells:
-        meta = h.nbgrader_meta(cell)
-        if cell.cell_type == "code" and (meta.get("grade_id") == "setup" or meta.get("solution")):
-            exec(cell.source, ns)
-    checks = load_checks(str(h.ROOT / "solutions" / assignment / "trusted_checks.py"))
-    out = {}
-    for gid, points in h.test_points(nb).items():
-        ctx = prepare(checks, gid, seed)
-        ctx.calls_of(hidden=True)   # marks the hidden calls: they run after the visible ones
-        for call in sorted(ctx.calls, key=lambda c: (c.hidden, c.index)):
-            try:
-                value = ns[call.function](*build(list(call.args)), **{k: build(v) for k, v in call.kwargs.items()})
-                call.outcome = h._roundtrip(value)
-            except Exception as exc:
-                call.outcome = CallFailed(f"{type(exc).__name__}: {exc}")
-        out[gid] = points if ctx.judge(None).passed else 0.0
-    return out
+    return h.expected_scores(h.ROOT, nb, seed, assignment=assignment, strict=True)
 
 
 def _gains(got: dict, base: dict) -> dict:

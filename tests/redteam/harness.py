@@ -298,10 +298,10 @@ def _roundtrip(v):
     return Opaque(type(v).__name__)
 
 
-def load_checks(course: Path) -> dict:
+def load_checks(course: Path, assignment: str = A) -> dict:
     from mixlearn.course.checks import load_checks as _load
 
-    return _load(str(course / "solutions" / A / "trusted_checks.py"))
+    return _load(str(course / "solutions" / assignment / "trusted_checks.py"))
 
 
 def test_points(release) -> dict:
@@ -309,22 +309,30 @@ def test_points(release) -> dict:
             if c.cell_type == "code" and nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
 
 
-def expected_scores(course: Path, nb, seed: int, release) -> dict:
-    """``{test cell: points}`` the notebook's answers deserve for *seed*, judged in this process."""
+def expected_scores(course: Path, nb, seed: int, release=None, assignment: str = A, strict: bool = False) -> dict:
+    """``{test cell: points}`` the notebook's answers deserve for *seed*, judged in this process.
+
+    The setup and answer cells run here in order (*strict*: a cell that raises is an error, for
+    cheats that must really run; otherwise it is skipped, like a broken answer), then each check's
+    visible calls and after them its hidden calls, in the grader's order, judged by the checks of
+    *assignment* in *course*.  *release* gives the test cells' points (default: *nb*'s)."""
     from mixlearn.course.checks import CallFailed, build, prepare
 
     ns: dict = {}
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if cell.cell_type == "code" and (meta.get("grade_id") == "setup" or meta.get("solution")):
-            with contextlib.suppress(Exception):
+            if strict:
                 exec(cell.source, ns)
-    checks = load_checks(course)
-    points = test_points(release)
+            else:
+                with contextlib.suppress(Exception):
+                    exec(cell.source, ns)
+    checks = load_checks(course, assignment)
+    points = test_points(nb if release is None else release)
     out = {}
     for gid in points:
         ctx = prepare(checks, gid, seed)
-        for call in ctx.calls:
+        for call in ctx.calls_of(hidden=False) + ctx.calls_of(hidden=True):
             f = ns.get(call.function)
             try:
                 value = f(*build(list(call.args)), **{k: build(v) for k, v in call.kwargs.items()})
