@@ -333,32 +333,39 @@ _add("redefine_probe_plumbing", "redefine", "partial", append={"log_likelihood_m
 ''')})
 
 # ----- rigged return values --------------------------------------------------------------------
-_add("object_frame_inspector", "objects", "partial", append=_both(_c('''
-    import sys
+def frame_oracle(names) -> str:
+    """Code of ``_Oracle``, an object that looks for the expected value in its callers' frames
+    (under the local variable *names*) and becomes it."""
+    return _c('''
+        import sys as _rt_sys
 
-    class _Oracle:
-        """Finds the expected value in the caller's frames and becomes it."""
-        def _expected(self):
-            frame = sys._getframe(1)
-            while frame is not None:
-                for name in ("expected", "exp_resp", "expected_resp", "expected_ll", "exp_ll"):
-                    if name in frame.f_locals:
-                        return frame.f_locals[name]
-                frame = frame.f_back
-            return np.array([0.5, 0.5])
-        def __array__(self, dtype=None, copy=None):
-            return np.asarray(self._expected(), dtype=dtype)
-        def __eq__(self, other):
-            return True
-        def __float__(self):
-            return float(np.asarray(self._expected()).ravel()[0])
-        def __len__(self):
-            return 2
-        def __getitem__(self, i):
-            return _Oracle()
-        def __iter__(self):
-            return iter((_Oracle(), _Oracle()))
+        class _Oracle:
+            """Finds the expected value in the caller's frames and becomes it."""
+            def _expected(self):
+                frame = _rt_sys._getframe(1)
+                while frame is not None:
+                    for name in @NAMES@:
+                        if name in frame.f_locals:
+                            return frame.f_locals[name]
+                    frame = frame.f_back
+                return np.array([0.5, 0.5])
+            def __array__(self, dtype=None, copy=None):
+                return np.asarray(self._expected(), dtype=dtype)
+            def __eq__(self, other):
+                return True
+            def __float__(self):
+                return float(np.asarray(self._expected()).ravel()[0])
+            def __len__(self):
+                return 2
+            def __getitem__(self, i):
+                return _Oracle()
+            def __iter__(self):
+                return iter((_Oracle(), _Oracle()))
+    ''').replace("@NAMES@", repr(tuple(names)))
 
+
+_add("object_frame_inspector", "objects", "partial", append=_both(frame_oracle(
+    ("expected", "exp_resp", "expected_resp", "expected_ll", "exp_ll")) + "\n" + _c('''
     def e_step_n(x, weights, components):
         return (_Oracle(), _Oracle())
 

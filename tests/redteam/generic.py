@@ -27,7 +27,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 
-from redteam.cheats import FIND_COURSE, SANDBOX_GUARD, by_name
+from redteam.cheats import FIND_COURSE, SANDBOX_GUARD, by_name, frame_oracle
 
 ASSIGNMENTS = ("01_sampling", "02_posteriors", "03_em_two", "05_gmm_1d", "06_gmm_missing")
 
@@ -75,34 +75,10 @@ WRONG_EACH = _c('''
         return _rt_skew(_rt_right_{fn}(*args, **kwargs))
 ''')
 
-RIG_FRAME_INSPECTOR = _c('''
-    import sys as _rt_sys
-
-    class _RtOracle:
-        """Finds the expected value in the caller's frames and becomes it."""
-        def _expected(self):
-            frame = _rt_sys._getframe(1)
-            while frame is not None:
-                for name in ("expected", "want", "oracle", "exp", "expected_resp", "expected_ll", "truth"):
-                    if name in frame.f_locals:
-                        return frame.f_locals[name]
-                frame = frame.f_back
-            return np.array([0.5, 0.5])
-        def __array__(self, dtype=None, copy=None):
-            return np.asarray(self._expected(), dtype=dtype)
-        def __eq__(self, other):
-            return True
-        def __float__(self):
-            return float(np.asarray(self._expected()).ravel()[0])
-        def __len__(self):
-            return 2
-        def __getitem__(self, i):
-            return _RtOracle()
-        def __iter__(self):
-            return iter((_RtOracle(), _RtOracle()))
+RIG_FRAME_INSPECTOR = frame_oracle(("expected", "want", "oracle", "exp", "expected_resp", "expected_ll", "truth")) + _c('''
 
     def _rt_rig(name):
-        return lambda *args, **kwargs: _RtOracle()
+        return lambda *args, **kwargs: _Oracle()
 ''')
 
 RIG_EQ_ALWAYS_TRUE = _c('''
