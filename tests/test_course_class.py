@@ -3,9 +3,8 @@
 One synthetic class of 40 submissions (correct, wrong, stubs, hostile) is graded once
 by plain ``nbgrader autograde`` (the oracle; the two submissions that are unsafe to
 run without limits are left out of it) and once by ``mixlearn-course autograde
---jobs 2 --prefork`` (kernels forked from a kernel server); the other tests reuse both
-courses.  The interrupt test grades part of the class again with the default fresh
-kernels (no fork server) and compares it with the same oracle.
+--jobs 2``; the other tests reuse both courses.  The interrupt test grades part of the class
+again and compares it with the same oracle.
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ def courses(synthetic_class):
     base, kinds = synthetic_class["base"], synthetic_class["kinds"]
     parallel = synth.copy_course(base, base + "-parallel")
     t0 = time.monotonic()
-    run = course_cli(parallel, "autograde", synth.ASSIGNMENT, "--jobs", "2", "--prefork")
+    run = course_cli(parallel, "autograde", synth.ASSIGNMENT, "--jobs", "2")
     t_parallel = time.monotonic() - t0
     print(f"\nserial nbgrader: {synthetic_class['t_serial']:.1f} s for {len(kinds) - 2}; "
           f"mixlearn-course --jobs 2: {t_parallel:.1f} s for {len(kinds)}")

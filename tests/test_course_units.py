@@ -260,13 +260,12 @@ print('SEEN', seen, 'PROCS', procs)
 """ + synth.GOOD_SQUARE
 
 
-@pytest.mark.parametrize("mode", [[], ["--prefork"]], ids=["fresh", "prefork"])
-def test_one_worker_leaves_nothing_for_the_next_submission(course, mode):
+def test_one_worker_leaves_nothing_for_the_next_submission(course):
     """With one worker, alice's files and processes are gone before bob's kernel starts."""
     rel = synth.source_notebook()
     synth.write_submission(str(course), "a_alice", synth._fill(rel, PLANT, synth.GOOD_MEAN))
     synth.write_submission(str(course), "b_bob", synth._fill(rel, LOOK, synth.GOOD_MEAN))
-    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--jobs", "1", *mode)
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--jobs", "1")
     assert run.returncode == 0, run.stderr
     nb = nbformat.read(str(course / "autograded" / "b_bob" / synth.ASSIGNMENT / "toy.ipynb"), as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))

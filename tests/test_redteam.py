@@ -6,8 +6,7 @@ knowing the tests) is submitted, together with three honest students and a sandb
 as one class of assignment 04_em_n, and the class is graded ONCE per grader:
 
 * ``nbgrader``        plain ``nbgrader autograde 04_em_n`` with the course's nbgrader_config.py;
-* ``course``          ``mixlearn-course autograde 04_em_n --jobs 2``;
-* ``course-prefork``  the same with ``--prefork``.
+* ``course``          ``mixlearn-course autograde 04_em_n --jobs 2``.
 
 A grader whose kernels are not in a PID namespace (the detector student reports it) is skipped
 for the mixlearn-course graders (they may not use the sandbox yet) and fails for nbgrader.
@@ -40,7 +39,7 @@ from redteam.cheats import CATEGORIES, CHEATS, CHEATS_05
 pytestmark = [pytest.mark.redteam,
               pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")]
 
-ALL_GRADERS = ("nbgrader", "course", "course-prefork")
+ALL_GRADERS = ("nbgrader", "course")
 # REDTEAM_GRADERS=nbgrader,course limits the run to some graders (each grades the whole class once)
 GRADERS = tuple(g for g in os.environ.get("REDTEAM_GRADERS", ",".join(ALL_GRADERS)).split(",") if g in ALL_GRADERS)
 
@@ -284,7 +283,7 @@ def test_a_frozen_neighbour_does_not_stall_the_next_submissions(grader, template
     students = ["a_freezer", "b_partial", "c_solution"]
     h.record_seeds(course, students)
     cmd = [h.BIN / "mixlearn-course", "autograde", h.A, "--course", course, "--jobs", "1", "--no-progress",
-           "--wall", "120"] + (["--prefork"] if grader == "course-prefork" else [])
+           "--wall", "120"]
     res = h.run(cmd, cwd=course, timeout=900)
     scores = h.auto_scores(course, students)
     for student in students[1:]:

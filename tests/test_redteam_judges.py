@@ -67,10 +67,9 @@ def template(tmp_path_factory):
     return h.build_template(tmp_path_factory.mktemp("redteam-judges") / "template", assignments=ASSIGNMENTS)
 
 
-@pytest.fixture(scope="module", params=["course", "course-prefork"])
+@pytest.fixture(scope="module", params=["course"])
 def graded(request, template, tmp_path_factory):
-    """Every base and cheat submitted for its assignment and graded by mixlearn-course (fresh kernels,
-    and ``--prefork``, whose zygote must carry the assignment's own student edition)."""
+    """Every base and cheat submitted for its assignment and graded by mixlearn-course."""
     course = tmp_path_factory.mktemp(f"redteam-judges-{request.param}") / "course"
     shutil.copytree(template, course, symlinks=True)
     scores, logs = {}, {}

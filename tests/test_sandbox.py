@@ -185,12 +185,12 @@ def test_student_edition_stubs_exactly_the_listed_names(tmp_path):
 
 def test_no_other_copy_of_a_library_is_within_reach(course):
     """Only the kernel's own site-packages is mounted: other interpreters' site-packages (where a
-    second scikit-learn or mixlearn could live) are empty, and /opt is not mounted at all."""
+    second scikit-learn or mixlearn could live) are empty, and of /opt only the student edition's folder exists."""
     _, mine, _ = course
-    foreign = sandbox._foreign_site_dirs()
-    out = run_cells([f"import os\nprint([os.listdir(p) for p in {foreign!r}], os.path.exists('/opt'))",
+    foreign = sandbox._foreign_site_dirs(sandbox.locate())
+    out = run_cells([f"import os\nprint([os.listdir(p) for p in {foreign!r}], os.listdir('/opt'))",
                      "import sys\nprint([p for p in sys.path if 'site-packages' in p])"], mine)
-    assert out[0] == f"{[[] for _ in foreign]} False\n"
+    assert out[0] == f"{[[] for _ in foreign]} ['mixlearn-student']\n"
     kernel_site = eval(out[1])
     assert kernel_site and all(p.startswith(os.path.realpath(sys.prefix)) or p.startswith(sys.prefix) for p in kernel_site)
 

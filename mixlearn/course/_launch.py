@@ -7,7 +7,7 @@ standard library is used here.
 Usage::
 
     python _launch.py --as BYTES --cpu SECONDS --nproc N --pidfile PATH --parent PID \
-        --env KEY=VALUE ... -- KERNEL COMMAND ...
+        [--clearenv] --env KEY=VALUE ... -- KERNEL COMMAND ...
 """
 
 import os
@@ -20,9 +20,14 @@ import _rlimits  # the script's own folder is first on sys.path
 def main(argv):
     opts = {"as": None, "cpu": None, "nproc": None, "pidfile": None, "log": None, "parent": None}
     env = {}
+    clearenv = False
     i = 0
     while i < len(argv) and argv[i] != "--":
         key = argv[i].lstrip("-")
+        if key == "clearenv":   # the sandbox: bwrap and its init get no variable of the grader's
+            clearenv = True
+            i += 1
+            continue
         value = argv[i + 1]
         if key == "env":
             k, _, v = value.partition("=")
@@ -51,7 +56,7 @@ def main(argv):
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
-    os.execv(cmd[0], cmd)
+    os.execve(cmd[0], cmd, env if clearenv else os.environ)
     return 0  # not reached
 
 

@@ -1,7 +1,7 @@
 """Resource limits and parent-death signal for a process about to run student code.
 
-Standard library only: it is imported by the kernel launcher (``_launch.py``) and the prefork
-server (``_zygote.py``), which run as plain scripts without importing the mixlearn package.
+Standard library only: it is imported by the kernel launcher (``_launch.py``), which runs as a
+plain script without importing the mixlearn package.
 """
 
 import os
@@ -15,16 +15,6 @@ def parent_death_signal(sig):
 
         ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:  # pragma: no cover - not Linux
-        pass
-
-
-def not_dumpable():
-    """No ptrace and no /proc/<pid>/mem for other processes of the same user (PR_SET_DUMPABLE 0)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
-    except Exception:  # pragma: no cover
         pass
 
 

@@ -9,8 +9,6 @@ import sys
 from .common import CourseError
 from .limits import Limits, parse_size
 
-DEFAULT_PREFORK = "numpy,scipy.special,scipy.stats,mixlearn"
-
 
 def _add_common(p):
     p.add_argument("assignment", help="assignment name, e.g. 04_em_n")
@@ -54,18 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-procs", type=int, default=64,
                    help="processes a kernel may run at once (default 64; 0 = no cap)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads per kernel (default 1)")
-    p.add_argument("--prefork", action="store_true",
-                   help="start each kernel by forking a fresh, never used process from a per-worker "
-                        "kernel server that has already imported ipykernel and the --prefork-modules "
-                        "(saves their import time in every kernel; the server never runs student code)")
-    p.add_argument("--prefork-modules", default=DEFAULT_PREFORK, metavar="MODULES",
-                   help=f"comma-separated modules the kernel server preloads (default: {DEFAULT_PREFORK})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="grade on this Dask cluster (dask.distributed scheduler address) instead of --jobs "
                         "local processes; the workers need mixlearn[course,distributed] and bubblewrap, no "
                         "shared files: each task carries the submission, the assignment's source and the "
-                        "configuration. --prefork then applies per Dask worker (pip install mixlearn[distributed])")
+                        "configuration (pip install mixlearn[distributed])")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code WITHOUT the bubblewrap sandbox (it can then read the course, the "
                         "gradebook and other students' work, use the network and signal the grader); only "
@@ -99,9 +91,7 @@ def main(argv=None) -> int:
 
             lim = Limits(memory=parse_size(args.memory), cpu=args.cpu,
                          cell_timeout=args.cell_timeout, wall=args.wall,
-                         nproc=args.max_procs, threads=args.threads,
-                         prefork=(tuple(m.strip() for m in args.prefork_modules.split(",") if m.strip())
-                                  or ("ipykernel",)) if args.prefork else ())
+                         nproc=args.max_procs, threads=args.threads)
             summary = autograde(root, args.assignment, jobs=max(1, args.jobs),
                                 student=args.student, force=args.force, limits=lim,
                                 progress=not args.no_progress, sandbox=not args.no_sandbox,

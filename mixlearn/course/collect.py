@@ -186,16 +186,22 @@ def collect(root: str, assignment: str, path: str, force: bool = False, db_url: 
             parent = os.path.dirname(dest)
             os.makedirs(parent, exist_ok=True)
             staging = tempfile.mkdtemp(dir=parent, prefix=f".{assignment}-")
-            for rel, src in files.items():
-                if rel == "timestamp.txt":
-                    continue   # nbgrader's submission time: written by the grader only
-                out = os.path.join(staging, rel)
-                os.makedirs(os.path.dirname(out), exist_ok=True)
-                shutil.copyfile(src, out)
-            if student in times:
-                with open(os.path.join(staging, "timestamp.txt"), "w", encoding="utf-8") as fh:
-                    fh.write(times[student])
-            if os.path.exists(dest):
-                shutil.rmtree(dest)
-            os.rename(staging, dest)
+            try:
+                for rel, src in files.items():
+                    if rel.replace("\\", "/").split("/")[0] == "timestamp.txt":
+                        # nbgrader's submission time (a file, or a folder of that name that would
+                        # stand in its way): written by the grader only
+                        continue
+                    out = os.path.join(staging, rel)
+                    os.makedirs(os.path.dirname(out), exist_ok=True)
+                    shutil.copyfile(src, out)
+                if student in times:
+                    with open(os.path.join(staging, "timestamp.txt"), "w", encoding="utf-8") as fh:
+                        fh.write(times[student])
+                if os.path.exists(dest):
+                    shutil.rmtree(dest)
+                os.rename(staging, dest)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
     return sorted(found)

@@ -40,6 +40,10 @@ class SandboxedKernelManager(AsyncKernelManager):
                                         "assignment ('<file under mixlearn/>:<function>'; set from the "
                                         "SWITCHED_OFF of its trusted checks).").tag(config=True)
     memory = Integer(2 * 1024 ** 3, help="Address-space limit of the kernel in bytes (0: none).").tag(config=True)
+    disk = Integer(256 * 1024 ** 2, help="Bytes each writable place of the sandbox (/tmp, /dev/shm, the working "
+                                         "folder beyond the submission) may hold.").tag(config=True)
+    protected = List(Unicode(), help="Host folders never mounted into the sandbox, however the kernel's Python "
+                                     "is installed (the course folder is added by TrustedExecute).").tag(config=True)
     cpu = Float(600.0, help="CPU seconds for the kernel (0: none).").tag(config=True)
     nproc = Integer(64, help="Processes the kernel may start (RLIMIT_NPROC; ignored for root).").tag(config=True)
     threads = Integer(1, help="BLAS/OpenMP threads inside the kernel (0: leave as is).").tag(config=True)
@@ -47,8 +51,6 @@ class SandboxedKernelManager(AsyncKernelManager):
     log_file = Unicode("", help="The kernel's own stdout/stderr go here (not the notebook's outputs).").tag(config=True)
     status_file = Unicode("", help="Append the kernel's exit status here when it is seen dead.").tag(config=True)
     stats_file = Unicode("", help="Append the time spent building and removing the sandbox (JSON lines).").tag(config=True)
-    prefork_slot = Unicode("", help="Fork the kernel from the prefork server of this slot folder "
-                                    "(mixlearn.course.prefork) instead of starting a new interpreter.").tag(config=True)
 
     _base: str | None = None
     _mountpoint: str | None = None
@@ -69,34 +71,48 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_start_kernel(self, **kw):  # type: ignore[override]
         t0 = time.perf_counter()
         cwd = os.path.abspath(str(kw.get("cwd") or os.getcwd()))
-        if self.prefork_slot:
-            from .prefork import MOUNT
-
-            slot = self.prefork_slot
-            self._copy_submission(cwd, os.path.join(slot, "work"))
-            run = os.path.join(slot, "run")
-            self._mountpoint = MOUNT if self.sandbox else os.path.join(slot, "work")
-            self.transport = "ipc"
-            self.ip = os.path.join(run, "k")
-            self.connection_file = os.path.join(run, "kernel.json")
-            kw["cwd"] = os.path.join(slot, "work")
-            self._stat("sandbox", time.perf_counter() - t0)
-            return await super()._async_start_kernel(**kw)
         self._base = tempfile.mkdtemp(prefix="mlsbx-")
         os.chmod(self._base, 0o700)
         work = os.path.join(self._base, "work")
         run = os.path.join(self._base, "run")
-        # the private writable copy of the submission
+        # the private copy of the submission (the sandbox copies it once more, into its own tmpfs)
         self._copy_submission(cwd, work)
         os.makedirs(run)
         self._mountpoint = cwd
+        dropped = self.sandbox and os.geteuid() == 0
         if self.sandbox:
             self.transport = "ipc"
             self.ip = os.path.join(run, "k")
             self.connection_file = os.path.join(run, "kernel.json")
+            if dropped:   # the kernel's unprivileged user makes its sockets in the run folder
+                os.chown(run, _sandbox.SANDBOX_UID, _sandbox.SANDBOX_UID)
         kw["cwd"] = work
         self._stat("sandbox", time.perf_counter() - t0)
-        return await super()._async_start_kernel(**kw)
+        out = await super()._async_start_kernel(**kw)
+        if dropped:
+            await self._close_run_folder(run)
+        return out
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):  # type: ignore[override]
+        if self.sandbox and os.geteuid() == 0:   # the kernel's unprivileged user reads it (0600 stays)
+            os.chown(self.connection_file, _sandbox.SANDBOX_UID, _sandbox.SANDBOX_UID)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _close_run_folder(self, run: str, timeout: float = 60.0) -> None:
+        """Once the kernel has made its five sockets, its run folder is no longer writable for it (the
+        one writable place of the sandbox on the host's disk)."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        proc = getattr(self.provisioner, "process", None) if self.provisioner else None
+        while time.monotonic() < deadline:
+            if len([n for n in os.listdir(run) if n.startswith("k-")]) >= 5:
+                break
+            if proc is not None and proc.poll() is not None:
+                break
+            await asyncio.sleep(0.01)
+        os.chown(run, 0, 0)
+        os.chmod(run, 0o755)
 
     start_kernel = _async_start_kernel
 
@@ -105,44 +121,23 @@ class SandboxedKernelManager(AsyncKernelManager):
             with open(self.stats_file, "a") as fh:
                 fh.write(json.dumps({key: seconds}) + "\n")
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):  # type: ignore[override]
-        if not self.prefork_slot:
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-        from .prefork import ForkedKernelProcess, PreforkServer
-
-        if kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
-            raise RuntimeError(f"--prefork can only start ipykernel, not {kernel_cmd!r}")
-        slot = self.prefork_slot
-        with open(os.path.join(slot, "pidns")) as fh:
-            ns = fh.read().strip()
-        env = PreforkServer.env_for(self.sandbox, self.threads)
-        proc = ForkedKernelProcess(os.path.join(slot, "run", "zygote.sock"), kernel_cmd[3:], env, self._mountpoint,
-                                   memory=self.memory, cpu=self.cpu, nproc=self.nproc,
-                                   log=None if self.sandbox else (self.log_file or None), ns=ns)
-        if self.pid_file:
-            with open(self.pid_file, "w") as fh:
-                fh.write(str(proc.pid))
-        prov = self.provisioner
-        prov.process = proc
-        prov.pid = proc.pid
-        prov.pgid = proc.pid  # the child called setsid()
-        prov.cwd = self._mountpoint
-        self._reconcile_connection_info(prov.connection_info)
-
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        if self.prefork_slot:
-            return cmd
         env = {v: str(self.threads) for v in THREAD_VARS} if self.threads else {}
+        prefix = [sys.executable, LAUNCHER]
         if self.sandbox:
+            # where the kernel's own interpreter imports mixlearn from (not where this process does)
+            kernel = _sandbox.locate(cmd[0])
+            edition = (_sandbox.student_edition(switched_off=tuple(self.switched_off), package_dir=kernel.mixlearn)
+                       if self.student_edition else None)
             spec = _sandbox.SandboxSpec(
                 workdir=os.path.join(self._base, "work"), mountpoint=self._mountpoint,
-                rundir=os.path.join(self._base, "run"),
-                student_edition=(_sandbox.student_edition(switched_off=tuple(self.switched_off))
-                                 if self.student_edition else None), env=env)
+                rundir=os.path.join(self._base, "run"), student_edition=edition, env=env, kernel=kernel,
+                disk=self.disk, protected=tuple(self.protected))
+            _sandbox.verify(spec)   # once per process: refuses a deployment it cannot make safe
             cmd = spec.argv(cmd)
             env = {}
-        prefix = [sys.executable, LAUNCHER]
+            prefix += ["--clearenv"]   # bwrap itself (and its init, pid 1) get an empty environment
         if self.memory:
             prefix += ["--as", str(int(self.memory))]
         if self.cpu:
@@ -199,7 +194,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                     pass
             t0 = time.perf_counter()
             if self._base:
-                shutil.rmtree(self._base, ignore_errors=True)
+                _sandbox.remove_tree(self._base)
                 self._base = None
             self._stat("sandbox", time.perf_counter() - t0)
 

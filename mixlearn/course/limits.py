@@ -2,8 +2,8 @@
 
 Three layers, from cheapest to most robust:
 
-* ``rlimits`` set by a small launcher (``_launch.py``, code shared with the prefork server
-  in ``_rlimits.py``) just before ``exec`` of the sandbox and the kernel: ``RLIMIT_AS``
+* ``rlimits`` set by a small launcher (``_launch.py``, code in ``_rlimits.py``) just before
+  ``exec`` of the sandbox and the kernel: ``RLIMIT_AS``
   (address space, so a 50 GB allocation raises ``MemoryError`` at once), ``RLIMIT_CPU``
   (CPU seconds for the whole kernel; the kernel receives SIGXCPU and dies), ``RLIMIT_CORE``
   = 0, and ``RLIMIT_NPROC`` when we are not root (Linux ignores it for root).
@@ -37,7 +37,6 @@ class Limits:
     wall: float = 600.0          # seconds of wall time for the whole submission
     nproc: int = 64              # processes the kernel may have alive at once
     threads: int = 1             # BLAS/OpenMP threads inside the kernel
-    prefork: tuple = ()          # modules a kernel fork server preloads (empty: no fork server)
 
     def describe_memory(self) -> str:
         return f"{self.memory / GiB:.3g} GiB"

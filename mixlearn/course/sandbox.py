@@ -59,6 +59,8 @@ def mixture_logpdf(x, weights, components):
         return logsumexp(log_f + np.log(w)[:, None], axis=0)
 '''
 LEFT_OUT = ("course", "teaching", "__pycache__")
+# the last line of the edition's __init__.py: how the sandbox's own check tells it from the real package
+EDITION_MARK = "\n__student_edition__ = True  # mixlearn.course.sandbox: EM switched off while grading\n"
 HIDDEN_PACKAGES = ("sklearn",)
 
 INSTALL_HINT = ("bubblewrap is needed to grade student code in a sandbox: install it with "
@@ -158,6 +160,13 @@ def build_student_edition(package_dir: str, dest: str, switched_off=()) -> str:
             fh.write(_empty_functions(source, module, names))
             if module == "mixture.py":
                 fh.write(STUDENT_MIXTURE_LOGPDF)
+    with open(os.path.join(dest, "__init__.py"), "a") as fh:
+        fh.write(EDITION_MARK)
+    # readable by the kernel's unprivileged user, writable by nobody but its owner
+    for base, _dirs, files in os.walk(dest):
+        os.chmod(base, 0o755)
+        for name in files:
+            os.chmod(os.path.join(base, name), 0o644)
     return dest
 
 
@@ -181,7 +190,7 @@ def _package_fingerprint(package_dir: str, switched_off=()) -> str:
     with open(os.path.abspath(__file__), "rb") as fh:
         h.update(fh.read())
     h.update(repr((sorted(STUB_MODULES), sorted(stub_rules(switched_off).items()), STUDENT_MIXTURE_LOGPDF,
-                   LEFT_OUT)).encode())
+                   LEFT_OUT, EDITION_MARK, package_dir)).encode())
     for base, dirs, files in os.walk(package_dir):
         dirs[:] = sorted(d for d in dirs if d not in LEFT_OUT)
         for name in sorted(files):
@@ -192,11 +201,13 @@ def _package_fingerprint(package_dir: str, switched_off=()) -> str:
     return h.hexdigest()[:16]
 
 
-def student_edition(cache_root: str | None = None, switched_off=()) -> str:
-    """Path of an up-to-date student edition of the installed mixlearn (built once, then cached),
-    with the assignment's own *switched_off* functions emptied too (see :func:`stub_rules`)."""
+def student_edition(cache_root: str | None = None, switched_off=(), package_dir: str | None = None) -> str:
+    """Path of an up-to-date student edition of mixlearn (built once, then cached) made from
+    *package_dir* (default: the copy this process imports; the sandbox passes the copy the kernel's
+    own interpreter imports), with the assignment's own *switched_off* functions emptied too (see
+    :func:`stub_rules`)."""
     switched_off = tuple(sorted(set(switched_off)))
-    package_dir = mixlearn_package_dir()
+    package_dir = os.path.realpath(package_dir or mixlearn_package_dir())
     cache_root = cache_root or os.path.join(tempfile.gettempdir(), f"mixlearn-student-edition-{os.getuid()}")
     os.makedirs(cache_root, mode=0o700, exist_ok=True)
     dest = os.path.join(cache_root, _package_fingerprint(package_dir, switched_off), "mixlearn")
@@ -214,87 +225,186 @@ def student_edition(cache_root: str | None = None, switched_off=()) -> str:
     return dest
 
 
-# ------------------------------------------------------------------ the bwrap command
-_PYTHON_PATHS: list[str] | None = None
-_KERNEL_SYS_PATH: list[str] = []
+# ------------------------------------------------------------------ the kernel's interpreter
+EDITION_HOME = "/opt/mixlearn-student"   # inside the sandbox: the edition's folder, first on PYTHONPATH
+SUBMISSION_SRC = "/.submission"           # inside: the read-only copy that the sandbox's first step copies
+SANDBOX_UID = 65534                       # the kernel's user when grading runs as root ("nobody")
+REPLACED = ("mixlearn",)                  # packages replaced by the student edition wherever they are
+
+# Run by the kernel's own interpreter, as the sandbox runs it (clean environment, no user site):
+# where it would import each package from.  Every entry of sys.path is scanned, and every finder
+# on sys.meta_path is asked (an editable install's finder maps a package to a source tree that is
+# on no path).  Inside the sandbox the same script tells which copies are the student edition.
+_LOCATE = r'''
+import importlib.util, json, os, sys
+names, mark = json.loads(sys.argv[1]), sys.argv[2]
+def copies(name):
+    found = set()
+    for entry in sys.path:
+        cand = os.path.join(entry or os.getcwd(), name)
+        if os.path.isfile(os.path.join(cand, "__init__.py")) or os.path.isfile(cand + ".py"):
+            found.add(cand if os.path.isdir(cand) else cand + ".py")
+    for finder in list(sys.meta_path):
+        try:
+            spec = finder.find_spec(name, None)
+        except Exception:
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            found.update(spec.submodule_search_locations)
+        elif spec is not None and spec.origin and os.path.isfile(spec.origin):
+            found.add(spec.origin)
+    out = {}
+    for p in sorted(os.path.realpath(p) for p in found):
+        init = os.path.join(p, "__init__.py") if os.path.isdir(p) else p
+        try:
+            with open(init, errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            text = ""
+        out[p] = text.endswith(mark) if mark else False
+    return out
+def imported(name):
+    try:
+        mod = __import__(name)
+    except BaseException as exc:
+        return "not importable: %s: %s" % (type(exc).__name__, str(exc)[:200])
+    return os.path.realpath(getattr(mod, "__file__", "") or "")
+def caps():
+    try:
+        with open("/proc/self/status") as fh:
+            return [l.split()[1] for l in fh if l.startswith("CapEff")][0]
+    except Exception:
+        return "?"
+def readable(path):
+    try:
+        open(path, "rb").close()
+        return True
+    except OSError:
+        return False
+print(json.dumps({
+    "sys_path": [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)],
+    "prefixes": sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}),
+    "copies": {n: copies(n) for n in names},
+    "imports": {n: imported(n) for n in names},
+    "uid": os.getuid(), "caps": caps(), "shadow": readable("/etc/shadow"),
+}))
+'''
 
 
-def _python_paths() -> list[str]:
-    """Directories the kernel's Python needs, read-only: its prefixes and the ``sys.path`` of a
-    fresh isolated interpreter (``python -I``).  Not this process's ``sys.path``: nbgrader puts the
-    course folder on it, and the course must stay out of the sandbox."""
-    global _PYTHON_PATHS
-    if _PYTHON_PATHS is not None:
-        return _PYTHON_PATHS
+@dataclass(frozen=True)
+class KernelPython:
+    """What the kernel's interpreter imports, asked of that interpreter itself (see :func:`locate`)."""
+
+    python: str
+    sys_path: tuple
+    prefixes: tuple
+    copies: dict            # package -> real paths of every copy the interpreter could import
+
+    @property
+    def mixlearn(self) -> str | None:
+        """The mixlearn package the kernel would import (the source of its student edition)."""
+        found = [p for p in self.copies.get("mixlearn", ()) if os.path.isdir(p)]
+        return found[0] if found else None
+
+
+_LOCATED: dict = {}
+
+
+def _run_locate(argv: list[str], names, mark: str = "", **kw) -> dict:
     import json
     import subprocess
 
-    out = subprocess.run([sys.executable, "-I", "-c", "import json, sys; print(json.dumps(sys.path))"],
-                         capture_output=True, text=True, check=True, cwd="/").stdout
-    paths = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    for entry in json.loads(out):
-        if entry and os.path.isdir(entry):
-            paths.add(os.path.realpath(entry))
-            _KERNEL_SYS_PATH.append(os.path.realpath(entry))
-    # keep only the outermost of nested paths
+    proc = subprocess.run(argv + ["-s", "-c", _LOCATE, json.dumps(list(names)), mark], capture_output=True,
+                          text=True, timeout=120, **kw)
+    if proc.returncode != 0:
+        raise SandboxUnavailable(f"the kernel's interpreter {argv[-1]} could not be asked what it imports: "
+                                 f"{proc.stderr.strip()[-400:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def locate(python: str | None = None) -> KernelPython:
+    """Ask the kernel's interpreter (*python*, default this one), in the environment the sandbox
+    gives it, where it would import mixlearn and the hidden packages from, and what its path is.
+    Not this process's ``sys.path``: nbgrader puts the course folder first on it, and the course
+    folder (or an editable source tree) is not where the kernel imports from."""
+    python = python or sys.executable
+    if python not in _LOCATED:
+        info = _run_locate([python], REPLACED + HIDDEN_PACKAGES, env=dict(SANDBOX_ENV), cwd="/")
+        _LOCATED[python] = KernelPython(python, tuple(info["sys_path"]), tuple(info["prefixes"]),
+                                        {k: tuple(v) for k, v in info["copies"].items()})
+    return _LOCATED[python]
+
+
+def _inside(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _python_paths(kernel: KernelPython, protected=()) -> list[str]:
+    """Directories the kernel's Python needs, read-only: its prefixes and its ``sys.path``.  A path
+    entry outside the prefixes that holds a copy of mixlearn (an editable install's source tree on a
+    ``.pth`` line) is left out, and so is any entry that holds a protected folder (the course)."""
+    protected = [os.path.realpath(p) for p in protected if p]
+    paths = set(kernel.prefixes)
+    for entry in kernel.sys_path:
+        if any(_inside(entry, pre) for pre in kernel.prefixes):
+            continue
+        if any(os.path.isdir(os.path.join(entry, name)) for name in REPLACED):
+            continue
+        paths.add(entry)
     kept = []
     for p in sorted(paths):
-        if not any(p == q or p.startswith(q + os.sep) for q in kept):
+        if not any(_inside(p, q) for q in kept):
             kept.append(p)
-    _PYTHON_PATHS = kept
-    return kept
+    for p in kept + ["/usr", "/etc"]:
+        for q in protected:
+            if _inside(q, p):
+                raise SandboxUnavailable(
+                    f"the course folder {q} lies inside {p}, which the sandbox must show the kernel (the Python "
+                    f"installation of {kernel.python} or the system): move the course folder elsewhere")
+    return [p for p in kept if not any(_inside(p, q) for q in protected)]
 
 
-def _foreign_site_dirs() -> list[str]:
+def _foreign_site_dirs(kernel: KernelPython) -> list[str]:
     """site-/dist-packages under the mounted prefixes and /usr that the kernel's Python does not use."""
     import glob
 
-    _python_paths()
-    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {"/usr", "/usr/local"}
+    roots = set(kernel.prefixes) | {"/usr", "/usr/local"}
     found = set()
     for root in roots:
         for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib/python3/dist-packages",
                         "local/lib/python3*/site-packages", "local/lib/python3*/dist-packages"):
             found.update(os.path.realpath(p) for p in glob.glob(os.path.join(root, pattern)))
-    used = set(_KERNEL_SYS_PATH)
-    return sorted(p for p in found if p not in used and os.path.isdir(p))
-
-
-def _hidden_package_dirs() -> list[str]:
-    """Every copy of the hidden packages on the kernel's own path (not only the one imported here)."""
-    _python_paths()
-    out = set()
-    for name in HIDDEN_PACKAGES:
-        for entry in _KERNEL_SYS_PATH:
-            candidate = os.path.join(entry, name)
-            if os.path.isdir(candidate):
-                out.add(os.path.realpath(candidate))
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None and spec.submodule_search_locations:
-            out.update(os.path.realpath(p) for p in spec.submodule_search_locations)
-    return sorted(out)
+    return sorted(p for p in found if p not in set(kernel.sys_path) and os.path.isdir(p))
 
 
 @dataclass
 class SandboxSpec:
-    """Where a sandboxed process runs: its writable folders and what it sees."""
+    """Where a sandboxed process runs: its writable folders and what it sees.
+
+    The submission's host copy (*workdir*) is mounted read-only; the sandbox's first step copies it
+    into a tmpfs of bounded size at *mountpoint* (the kernel's working folder), so nothing the kernel
+    writes reaches the host's disk, except the kernel's sockets in *rundir*.  When grading runs as
+    root the kernel then drops to an unprivileged user (uid 65534) without capabilities.
+    """
 
     workdir: str                    # host folder: the private copy of the submission
     mountpoint: str                 # where the notebook expects it (its cwd inside)
     rundir: str                     # host folder for the connection file and sockets
     student_edition: str | None     # replaces the mixlearn package (None: real mixlearn)
     env: dict = field(default_factory=dict)
-    tmpdir: str | None = None       # host folder to use as /tmp (default: a fresh tmpfs)
-    shmdir: str | None = None       # host folder to use as /dev/shm (default: bwrap's own)
-    extra_ro: tuple = ()            # more (host path, sandbox path) pairs, read-only
+    kernel: KernelPython | None = None   # the interpreter that runs inside (default: this one's)
+    disk: int = 256 * 1024 ** 2     # bytes each writable place (/tmp, /dev/shm, the working folder) may hold
+    protected: tuple = ()           # host folders never shown, however the kernel's Python is installed
 
-    def argv(self, cmd: list[str], bwrap: str | None = None) -> list[str]:
-        bwrap = bwrap or find_bwrap()
-        a = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-             "--hostname", "sandbox", "--clearenv"]
+    def mounts(self) -> list[str]:
+        """bwrap's arguments up to (not including) the command."""
+        kernel = self.kernel or locate()
+        root = os.geteuid() == 0
+        a = ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
+             "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        # as root: no user namespace; the first step inside drops to an unprivileged user instead
+        # (in a user namespace made by root, the kernel would still be root to the host's files)
+        a += [] if root else ["--unshare-user", "--cap-drop", "ALL"]
         for top in ("usr", "etc"):
             if os.path.isdir("/" + top) and not os.path.islink("/" + top):
                 a += ["--ro-bind", "/" + top, "/" + top]
@@ -305,41 +415,168 @@ class SandboxSpec:
             elif os.path.isdir(p):
                 a += ["--ro-bind", p, p]
         a += ["--proc", "/proc", "--dev", "/dev"]
-        a += ["--bind", self.tmpdir, "/tmp"] if self.tmpdir else ["--tmpfs", "/tmp"]
-        if self.shmdir:
-            a += ["--bind", self.shmdir, "/dev/shm"]
-        for p in _python_paths():
+        size = str(int(self.disk))
+        a += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+              "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
+        for p in _python_paths(kernel, self.protected):
             if not p.startswith(("/usr/", "/etc/")):
                 a += ["--ro-bind", p, p]
         # site-packages folders that are mounted (with a prefix, or /usr) but not on the kernel's
         # own path: a student could put them on sys.path and find other copies of libraries there
-        for p in _foreign_site_dirs():
+        for p in _foreign_site_dirs(kernel):
             a += ["--tmpfs", p]
         if self.student_edition:
-            a += ["--ro-bind", self.student_edition, mixlearn_package_dir()]
+            # the edition first on the path, and over every other copy the kernel's Python could find
+            a += ["--ro-bind", self.student_edition, f"{EDITION_HOME}/mixlearn"]
+            for p in kernel.copies.get("mixlearn", ()):
+                a += ["--ro-bind", self.student_edition, p] if os.path.isdir(p) else ["--ro-bind", "/dev/null", p]
             stub = os.path.join(os.path.dirname(os.path.dirname(self.student_edition)), "switched-off")
-            for p in _hidden_package_dirs():
-                a += ["--ro-bind", stub, p] if os.path.isdir(stub) else ["--tmpfs", p]
-        for src, dst in self.extra_ro:
-            a += ["--ro-bind", src, dst]
-        a += ["--bind", self.workdir, self.mountpoint, "--bind", self.rundir, self.rundir,
-              "--chdir", self.mountpoint]
+            for name in HIDDEN_PACKAGES:
+                for p in kernel.copies.get(name, ()):
+                    a += ["--ro-bind", stub, p] if os.path.isdir(p) else ["--ro-bind", "/dev/null", p]
+        work_size = int(self.disk) + _tree_size(self.workdir)
+        a += ["--ro-bind", self.workdir, SUBMISSION_SRC,
+              "--perms", "0755", "--size", str(work_size), "--tmpfs", self.mountpoint,
+              "--bind", self.rundir, self.rundir, "--chdir", self.mountpoint]
         env = dict(SANDBOX_ENV, **self.env)
+        if self.student_edition:
+            env["PYTHONPATH"] = EDITION_HOME
         for k, v in env.items():
             a += ["--setenv", k, str(v)]
-        # everything not mounted writable above (the bound folders and /tmp) is read-only
-        return a + ["--remount-ro", "/", "--"] + list(cmd)
+        # everything not mounted writable above (the tmpfs folders and the run folder) is read-only
+        return _with_parents(a) + ["--remount-ro", "/"]
+
+    def argv(self, cmd: list[str], bwrap: str | None = None) -> list[str]:
+        bwrap = bwrap or find_bwrap()
+        return [bwrap, *self.mounts(), "--", *first_step(), *cmd]
 
 
-def check_sandbox_works() -> None:
-    """Raise :class:`SandboxUnavailable` unless bwrap can start a process with all namespaces."""
+_DEST_AT = {"--ro-bind": 2, "--bind": 2, "--symlink": 2, "--tmpfs": 1, "--dir": 1, "--proc": 1, "--dev": 1}
+
+
+def _with_parents(args: list[str]) -> list[str]:
+    """*args* with ``--perms 0755 --dir`` for every folder that a mount needs and that no earlier mount
+    provides: bwrap would create them readable by root only, and the kernel's user could not reach
+    the Python installation or the student edition below them."""
+    out, bound, made, pending, i = [], [], set(), [], 0
+    while i < len(args):
+        opt = args[i]
+        if opt in ("--perms", "--size"):   # they apply to the next mount: keep them next to it
+            pending += args[i:i + 2]
+            i += 2
+            continue
+        n = _DEST_AT.get(opt, 0)
+        if n:
+            dest = args[i + n]
+            parts = dest.strip("/").split("/")[:-1]
+            for k in range(1, len(parts) + 1):
+                parent = "/" + "/".join(parts[:k])
+                if parent not in made and not any(_inside(parent, b) for b in bound):
+                    out += ["--perms", "0755", "--dir", parent]
+                    made.add(parent)
+            if opt in ("--ro-bind", "--bind", "--symlink"):   # what lies below comes from the host
+                bound.append(dest)
+        width = n + 1 if n else (2 if opt in ("--hostname", "--chdir") else 3 if opt == "--setenv" else 1)
+        out += pending + args[i:i + width]
+        pending = []
+        i += width
+    return out + pending
+
+
+def first_step() -> list[str]:
+    """The sandbox's first process: copy the submission into the working folder, then (as root)
+    become an unprivileged user with no capabilities and exec the kernel."""
+    if os.geteuid() != 0:
+        return ["/bin/sh", "-c", f'cp -R {SUBMISSION_SRC}/. . && exec "$@"', "sh"]
+    setpriv = shutil.which("setpriv", path="/usr/bin:/bin")
+    if setpriv is None:
+        raise SandboxUnavailable("grading as root needs setpriv to run the kernel as an unprivileged user: "
+                                 "apt-get install util-linux")
+    u = SANDBOX_UID
+    return ["/bin/sh", "-c",
+            f'cp -R {SUBMISSION_SRC}/. . && chown -R {u}:{u} . && exec {setpriv} --reuid={u} --regid={u} '
+            '--clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"', "sh"]
+
+
+def _tree_size(folder: str) -> int:
+    total = 0
+    for base, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def remove_tree(path: str) -> None:
+    """Remove a folder however deep it is (``shutil.rmtree`` recurses and stops ~1,000 levels down)."""
+    import subprocess
+
+    if not os.path.lexists(path):
+        return
+    try:
+        shutil.rmtree(path)
+    except (OSError, RecursionError):
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", path], capture_output=True, check=False)
+
+
+_VERIFIED: set = set()
+
+
+def verify(spec: SandboxSpec, bwrap: str | None = None) -> None:
+    """Start the sandbox of *spec* once (with an empty submission) and check from inside, with the
+    kernel's interpreter, what the kernel will find: the student edition wherever mixlearn could be
+    imported from, the hidden packages switched off, an unprivileged user without capabilities.
+    Raise :class:`SandboxUnavailable` naming what is wrong before any student code runs."""
+    kernel = spec.kernel or locate()
+    key = (kernel.python, spec.student_edition, tuple(spec.protected), os.geteuid())
+    if key in _VERIFIED:
+        return
+    with tempfile.TemporaryDirectory(prefix="mlsbx-check-") as tmp:
+        os.makedirs(os.path.join(tmp, "work"))
+        os.makedirs(os.path.join(tmp, "run"))
+        probe = SandboxSpec(workdir=os.path.join(tmp, "work"), mountpoint="/sandbox-check",
+                            rundir=os.path.join(tmp, "run"), student_edition=spec.student_edition,
+                            env=dict(spec.env), kernel=kernel, disk=spec.disk, protected=tuple(spec.protected))
+        cmd = [bwrap or find_bwrap(), *probe.mounts(), "--", *first_step(), kernel.python]
+        info = _run_locate(cmd, REPLACED + HIDDEN_PACKAGES, EDITION_MARK.strip("\n") + "\n" if spec.student_edition
+                           else "", env={})
+    problems = []
+    if info["uid"] == 0 or info["caps"] not in ("0000000000000000", "?"):
+        problems.append(f"the kernel would run as uid {info['uid']} with capabilities {info['caps']}")
+    if info["shadow"]:
+        problems.append("the kernel could read /etc/shadow")
+    if spec.student_edition:
+        real = [p for p, is_edition in info["copies"].get("mixlearn", {}).items() if not is_edition]
+        if real:
+            problems.append("a copy of mixlearn other than the student edition is importable inside: " + ", ".join(real))
+        where = info["imports"].get("mixlearn", "")
+        if where.startswith("not importable") or not info["copies"].get("mixlearn", {}).get(os.path.dirname(where)):
+            problems.append(f"`import mixlearn` inside does not give the student edition ({where})")
+        for name in HIDDEN_PACKAGES:
+            if not info["imports"].get(name, "").startswith("not importable"):
+                problems.append(f"{name} is importable inside ({info['imports'][name]})")
+    if problems:
+        raise SandboxUnavailable(
+            f"the grading sandbox cannot be made safe for the kernel's Python {kernel.python}: "
+            + "; ".join(problems) + ". Install mixlearn into that Python's own site-packages (pip install "
+            "'mixlearn[course]') and grade with it, or report this as a bug.")
+    _VERIFIED.add(key)
+
+
+def check_sandbox_works(python: str | None = None, student_edition_too: bool = True) -> None:
+    """Raise :class:`SandboxUnavailable` unless bwrap can start the kernel's interpreter in the full
+    sandbox and the student edition is what it finds there (see :func:`verify`)."""
     import subprocess
 
     bwrap = find_bwrap()
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = SandboxSpec(workdir=tmp, mountpoint="/work", rundir=tmp, student_edition=None)
-        proc = subprocess.run(spec.argv(["/bin/true"], bwrap), capture_output=True, text=True, timeout=30)
+    proc = subprocess.run([bwrap, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
+                          capture_output=True, text=True, timeout=30)
     if proc.returncode != 0:
         raise SandboxUnavailable(
             f"bubblewrap is installed but cannot create a sandbox here ({proc.stderr.strip()[:300]}); "
             "it needs unprivileged user namespaces or root. " + INSTALL_HINT)
+    kernel = locate(python)
+    edition = student_edition(package_dir=kernel.mixlearn) if student_edition_too else None
+    verify(SandboxSpec(workdir="", mountpoint="", rundir="", student_edition=edition, kernel=kernel))

@@ -156,16 +156,13 @@ def trusted_config(config, settings: WorkerSettings):
     return cfg
 
 
-def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, prefork=None) -> Outcome:
+def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg) -> Outcome:
     """Grade one submission in a private course folder (runs in a worker)."""
     from nbgrader.api import Gradebook
     from nbgrader.converters import Autograde
     from nbgrader.converters.base import NbGraderException
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
-
-    from .checks import switched_off_in
-    from .trusted import checks_file_for
 
     t0 = time.monotonic()
     student, assignment = task.student, task.assignment
@@ -211,13 +208,6 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
     cfg.SandboxedKernelManager.log_file = os.path.join(work, "kernel.log")
     cfg.SandboxedKernelManager.status_file = status
     cfg.SandboxedKernelManager.stats_file = stats
-    if prefork is not None:
-        # the zygote's student edition must switch off what this assignment's checks name
-        try:
-            switched_off = switched_off_in(checks_file_for(cfg, assignment))
-        except FileNotFoundError:
-            switched_off = ()
-        cfg.SandboxedKernelManager.prefork_slot = prefork.prepare(switched_off)
 
     logger = logging.getLogger(f"mixlearn.course.worker.{os.getpid()}")
     logger.propagate = False
@@ -226,8 +216,7 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 
-    spare = set(prefork.pids()) if prefork is not None else set()
-    watchdog = _limits.Watchdog(lim, spare=spare)
+    watchdog = _limits.Watchdog(lim)
     watchdog.start()
     failed = False
     crash = None
@@ -241,9 +230,7 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg, pr
         crash = traceback.format_exc()
     finally:
         watchdog.stop()
-        if prefork is not None:
-            prefork.sweep()
-        _limits.kill_tree(os.getpid(), spare=set(prefork.pids()) if prefork is not None else set())
+        _limits.kill_tree(os.getpid())
 
     log_text = "\n".join(f"[{r.levelname}] {r.getMessage()}" for r in handler.records)
     if crash:
@@ -310,30 +297,20 @@ def worker_main(conn, settings: WorkerSettings) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _limits.die_with_parent()
     _limits.set_child_subreaper()
-    prefork = None
-    if settings.limits.prefork:  # starts (and imports) while this worker loads nbgrader
-        from .prefork import PreforkServer
-
-        prefork = PreforkServer(settings.work_root, settings.limits.prefork, sandbox=settings.sandbox,
-                                threads=settings.limits.threads)
     config, master = load_nbgrader_config(settings.root, list(settings.overrides))
     base_cfg = trusted_config(config, settings)
     conn.send({"ready": True})
-    try:
-        while True:
-            try:
-                task = conn.recv()
-            except EOFError:
-                break
-            if task is None:
-                break
-            try:
-                outcome = grade_one(task, settings, config, master, base_cfg, prefork)
-            except Exception:
-                tb = traceback.format_exc()
-                outcome = Outcome(student=task.student, ok=False, log=tb,
-                                  reason="grading crashed: " + tb.strip().splitlines()[-1])
-            conn.send(outcome)
-    finally:
-        if prefork is not None:
-            prefork.close()
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            break
+        if task is None:
+            break
+        try:
+            outcome = grade_one(task, settings, config, master, base_cfg)
+        except Exception:
+            tb = traceback.format_exc()
+            outcome = Outcome(student=task.student, ok=False, log=tb,
+                              reason="grading crashed: " + tb.strip().splitlines()[-1])
+        conn.send(outcome)

@@ -367,8 +367,6 @@ def grade(course: Path, grader: str, assignment=A) -> subprocess.CompletedProces
     if grader == "nbgrader":
         return run([BIN / "nbgrader", "autograde", assignment], cwd=course)
     cmd = [BIN / "mixlearn-course", "autograde", assignment, "--course", course, "--jobs", "2", "--no-progress"]
-    if grader == "course-prefork":
-        cmd.append("--prefork")
     return run(cmd, cwd=course)
 
 
