@@ -60,9 +60,12 @@ c.Autograde.autograde_preprocessors = [
 # Resource limits of each kernel (see mixlearn/course/kernel.py); mixlearn-course overrides them
 # from its command line.  The sandbox needs `apt-get install bubblewrap`.
 c.SandboxedKernelManager.memory = 2 * 1024**3
+c.SandboxedKernelManager.disk = 256 * 1024**2   # each writable place: /tmp, /dev/shm, the working folder
 c.SandboxedKernelManager.cpu = 600
-# Per-cell limit: a cell that runs longer is interrupted (KeyboardInterrupt in the kernel), gets an
-# error output and therefore no points, and the following cells still run.
+# Per-cell limit, in CPU seconds of the kernel's processes (TrustedExecute.cpu_limited): a cell that
+# uses more is interrupted (KeyboardInterrupt in the kernel), gets an error output and therefore no
+# points, and the following cells still run.  The wall clock stops a cell only at 5x this (a cell
+# that sleeps), so a busy machine does not cost an honest cell its points.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0

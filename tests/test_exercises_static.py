@@ -132,7 +132,10 @@ def test_every_function_has_three_kept_mistakes():
 # goes through one subprocess that sees the student edition of mixlearn (exercise_support.
 # trusted_grading); the verdicts are computed here with the real library.
 
-SEEDS = (3, 1_000_003, 2**40 + 7)  # grader seeds for the solution; mistakes use the first
+# grader seeds for the solution; mistakes use the first.  6144450523818970316: a seed whose hidden case of
+# 04's test_em_n_agrees has a component with weight near 0, where 500 EM iterations (the student's
+# budget) stop short of the fixed point; the check once compared with the fixed point itself
+SEEDS = (3, 1_000_003, 2**40 + 7, 6144450523818970316)
 
 
 @functools.cache

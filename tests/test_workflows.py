@@ -99,3 +99,16 @@ def test_links_workflow_runs_weekly_with_external_checks():
     runs = [s.get("run", "") for job in wf["jobs"].values() for s in _steps(job)]
     assert _quick_start()[0] in runs
     assert "python book/linkcheck.py --external" in runs
+
+
+def test_tests_workflow_runs_the_ci_script_on_every_push_and_pull_request():
+    """The test suite runs on GitHub for every push and pull request, through .ci/run, which runs the
+    README's Quick-start commands verbatim."""
+    wf = _load("tests.yml")
+    assert "push" in wf["on"] and "pull_request" in wf["on"]
+    assert wf["on"]["push"] is None or "branches" not in wf["on"]["push"]   # every branch
+    runs = [s.get("run", "") for job in wf["jobs"].values() for s in _steps(job)]
+    assert any("bash .ci/run" in r for r in runs)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'bash -euo pipefail -c "${quick[0]}"' in ci and 'bash -euo pipefail -c "${quick[1]}"' in ci
+    assert len(_quick_start()) == 2

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .common import CourseError
+from .common import CourseError, printable
 from .limits import Limits, parse_size
 
 
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", default=None, help="only students matching this glob")
     p.add_argument("--force", action="store_true", help="regrade already graded submissions")
     p.add_argument("--memory", default="2G", help="address-space limit per kernel (default 2G; 0 = none)")
+    p.add_argument("--disk", default="256M",
+                   help="bytes each writable place of the sandbox may hold: /tmp, /dev/shm and the working folder "
+                        "beyond the submission's own files (default 256M; they are in memory)")
     p.add_argument("--cpu", type=float, default=600.0,
                    help="CPU seconds per kernel (default 600; 0 = none)")
     p.add_argument("--cell-timeout", type=int, default=None,
@@ -89,7 +92,10 @@ def main(argv=None) -> int:
         if args.command == "autograde":
             from .pool import autograde, print_summary
 
-            lim = Limits(memory=parse_size(args.memory), cpu=args.cpu,
+            disk = parse_size(args.disk, "--disk")
+            if disk <= 0:
+                raise CourseError(f"--disk {args.disk!r}: the sandbox's writable places need a size above 0, e.g. 256M")
+            lim = Limits(memory=parse_size(args.memory, "--memory"), disk=disk, cpu=args.cpu,
                          cell_timeout=args.cell_timeout, wall=args.wall,
                          nproc=args.max_procs, threads=args.threads)
             summary = autograde(root, args.assignment, jobs=max(1, args.jobs),
@@ -110,7 +116,7 @@ def main(argv=None) -> int:
             res = feedback(root, args.assignment, student=args.student, force=args.force, db_url=args.db)
             print(f"feedback written for {len(res['done'])} student(s)")
             for s, reason in sorted(res["failed"].items()):
-                print(f"  {s}: {reason}", file=sys.stderr)
+                print(f"  {s}: {printable(reason)}", file=sys.stderr)
             return 1 if res["failed"] else 0
     except CourseError as exc:
         print(f"mixlearn-course: error: {exc}", file=sys.stderr)

@@ -12,6 +12,15 @@ STATE_DIR = ".mixlearn-course"   # git-ignored working folder in the course root
 STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 
 
+def printable(text, limit: int = 400) -> str:
+    """*text* safe for the instructor's terminal: control characters (escape sequences, carriage
+    returns, line breaks) shown as escapes, at most *limit* characters.  Student code writes the
+    messages that end up in failure reasons."""
+    text = str(text)
+    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
+    return out + ("..." if len(text) > limit else "")
+
+
 class CourseError(Exception):
     """A problem the instructor has to fix (bad arguments, missing files, ...)."""
 

@@ -32,6 +32,7 @@ class Limits:
     """Limits applied to the grading of one submission."""
 
     memory: int = 2 * GiB        # bytes of address space for the kernel (0 = unlimited)
+    disk: int = GiB // 4         # bytes each writable place of the sandbox may hold (tmpfs: /tmp, /dev/shm, cwd)
     cpu: float = 600.0           # CPU seconds for the whole kernel process (0 = unlimited)
     cell_timeout: int | None = None  # seconds per cell; None keeps the course's Execute.timeout
     wall: float = 600.0          # seconds of wall time for the whole submission
@@ -42,13 +43,19 @@ class Limits:
         return f"{self.memory / GiB:.3g} GiB"
 
 
-def parse_size(text: str) -> int:
-    """Parse ``2G``, ``512M``, ``1.5GiB`` or a number of bytes."""
+def parse_size(text: str, option: str = "size") -> int:
+    """Parse ``2G``, ``512M``, ``1.5GiB`` or a number of bytes (*option* names it in the error)."""
+    from .common import CourseError
+
     t = str(text).strip().upper().replace("IB", "").replace("B", "")
     factors = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
-    if t and t[-1] in factors:
-        return int(float(t[:-1]) * factors[t[-1]])
-    return int(float(t))
+    try:
+        value = int(float(t[:-1]) * factors[t[-1]]) if t and t[-1] in factors else int(float(t))
+    except (ValueError, OverflowError):
+        value = -1
+    if value < 0:
+        raise CourseError(f"{option} {text!r} is not a size: write e.g. 2G, 512M or a number of bytes")
+    return value
 
 
 # --------------------------------------------------------------------------- watchdog
@@ -117,6 +124,21 @@ def descendants(root: int) -> list[int]:
             out.append(child)
             stack.append(child)
     return out
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by *root* and every live descendant (with their reaped children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2:].split()
+        total += sum(int(x) for x in fields[11:15])   # utime, stime, cutime, cstime
+    return total / tick
 
 
 def kill_tree(root: int, rounds: int = 50, spare=()) -> None:

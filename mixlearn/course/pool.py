@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as mp_wait
 
 from . import limits as _limits
-from .common import CourseError, load_nbgrader_config, read_failures, state_path, submitted_students, write_failures
+from .common import CourseError, load_nbgrader_config, printable, read_failures, state_path, submitted_students, write_failures
 from .gradebook import check_gradebook, commit_results, ensure_assignment_in_gradebook, is_graded, make_seed
 from .limits import Limits
 from .records import Outcome, Task, WorkerSettings
@@ -80,6 +80,7 @@ class _Run:
     stop: str | None = None
 
     def record_failure(self, student: str, reason: str, log_text: str = "") -> None:
+        reason = printable(reason)   # student code may have written it: no escape codes for the terminal
         self.summary.failures[student] = reason
         self.failures[student] = {"reason": reason,
                                   "time": datetime.datetime.now(datetime.timezone.utc).isoformat()}

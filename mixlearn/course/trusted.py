@@ -29,13 +29,33 @@ import time
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from .checks import load_checks, prepare, switched_off_in
 from .kernel import SandboxedKernelManager
 
 META = "mixlearn_trusted"
 STATE_DIR = ".mixlearn-course"
+# Outputs are bounded in bytes as they arrive (nbgrader's LimitOutput counts lines: one line can be
+# 200 MB): a cell of the student's keeps its first MAX_CELL_OUTPUT bytes, the notebook's own cells
+# MAX_NOTEBOOK_OUTPUT together; a probe (test cell) may carry results up to checks.MAX_RESULT_BYTES.
+MAX_CELL_OUTPUT = 1024 ** 2
+MAX_NOTEBOOK_OUTPUT = 8 * 1024 ** 2
+# With cpu_limited, Execute.timeout counts the kernel's CPU seconds per cell, and the wall clock only
+# stops a cell at WALL_FACTOR times that (a cell that sleeps or waits): on a loaded machine an
+# honest cell takes longer in wall time, not in CPU time, and keeps its points.
+WALL_FACTOR = 5
+
+
+def _content_bytes(obj) -> int:
+    """Bytes of text in a message's content (strings, nested in lists and dicts)."""
+    if isinstance(obj, str):
+        return len(obj)
+    if isinstance(obj, dict):
+        return sum(_content_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_content_bytes(v) for v in obj)
+    return 8
 
 
 def is_test_cell(cell) -> bool:
@@ -119,6 +139,9 @@ class TrustedExecute(Execute):
     stats_file = Unicode("", help="Append the time spent on the checks (JSON lines).").tag(config=True)
     submitted_notebook = Unicode("", help="The submitted notebook, for comparing the student's own "
                                           "run (default: found through the course directory).").tag(config=True)
+    cpu_limited = Bool(True, help="Execute.timeout counts the kernel's CPU seconds per cell; the wall clock "
+                                  f"stops a cell only at {WALL_FACTOR}x that (so grades do not depend on how "
+                                  "busy the machine is).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
@@ -129,22 +152,91 @@ class TrustedExecute(Execute):
         self._cell_index = -1
         self._linked_files = []
         self._switched_off = ()
+        self._probe_cells: set = set()
+        self._cell_bytes: dict = {}
+        self._notebook_bytes = 0
 
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        import asyncio
+
         self._cell_index = cell_index
-        return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        limit = super()._get_timeout(cell) if self.cpu_limited else None
+        watch = asyncio.ensure_future(self._watch_cpu(limit)) if limit else None
+        try:
+            out = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        finally:
+            if watch is not None:
+                watch.cancel()
+        if watch is not None and watch.done() and not watch.cancelled() and watch.result():
+            cell.outputs.append(NotebookNode(output_type="stream", name="stderr", text=(
+                f"[the grader stopped this cell: it used more than {limit:g} CPU seconds (an endless loop?)]\n")))
+        return out
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        return timeout * WALL_FACTOR if timeout and self.cpu_limited else timeout
+
+    async def _watch_cpu(self, limit: float) -> bool:
+        """Interrupt the cell once the kernel's processes have used *limit* CPU seconds on it."""
+        import asyncio
+
+        from .limits import tree_cpu_seconds
+
+        proc = getattr(self.km.provisioner, "process", None) if self.km and self.km.provisioner else None
+        if proc is None:
+            return False
+        start = tree_cpu_seconds(proc.pid)
+        while True:
+            await asyncio.sleep(0.2)
+            if tree_cpu_seconds(proc.pid) - start > limit:
+                self.log.error("Cell used more than %s CPU seconds: interrupting the kernel", limit)
+                await self.km.interrupt_kernel()
+                return True
 
     def _update_display_id(self, display_id, msg):
         # Once the hidden probes run, the kernel has seen hidden inputs: it may no longer rewrite
         # the outputs of earlier cells (update_display_data), which would carry them out.
         if self._hidden_from is not None and self._cell_index >= self._hidden_from:
             return
+        if not self._within_budget(self._cell_index, msg, None):
+            return
         super()._update_display_id(display_id, msg)
+
+    def _within_budget(self, cell_index, msg, outs) -> bool:
+        """Count the message's bytes against its cell's and the notebook's budget; once one is spent,
+        the cell gets a single note saying so (in *outs*) and no more output."""
+        from .checks import MAX_RESULT_BYTES
+
+        size = _content_bytes(msg.get("content", {}))
+        used = self._cell_bytes.get(cell_index, 0)
+        if used < 0:    # already cut
+            return False
+        probe = cell_index in self._probe_cells
+        limit = MAX_RESULT_BYTES if probe else MAX_CELL_OUTPUT
+        over = used + size > limit or (not probe and self._notebook_bytes + size > MAX_NOTEBOOK_OUTPUT)
+        if not over:
+            self._cell_bytes[cell_index] = used + size
+            self._notebook_bytes += 0 if probe else size
+            return True
+        self._cell_bytes[cell_index] = -1
+        if outs is not None:
+            what = (f"this cell's output passed {limit // 1024 ** 2} MB" if used + size > limit else
+                    f"the notebook's output passed {MAX_NOTEBOOK_OUTPUT // 1024 ** 2} MB")
+            outs.append(NotebookNode(output_type="stream", name="stderr",
+                                     text=f"[output cut by the grader: {what}; the rest was dropped]\n"))
+        return False
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg.get("msg_type") in ("stream", "display_data", "execute_result", "error") \
+                and not self._within_budget(cell_index, msg, outs):
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.exclude_files = self._linked_files
         km.switched_off = list(self._switched_off)
+        km.protected = [*km.protected, self._root()]
         return km
 
     def _root(self) -> str:
@@ -207,6 +299,8 @@ class TrustedExecute(Execute):
         n_cells = len(nb.cells)
         nb.cells.extend(hidden_cells)
         self._hidden_from = n_cells
+        self._probe_cells = {i for i, c in enumerate(nb.cells) if i >= n_cells or is_test_cell(c)}
+        self._cell_bytes, self._notebook_bytes = {}, 0
         spent = time.perf_counter() - t0
         try:
             nb, resources = super().preprocess(nb, resources)

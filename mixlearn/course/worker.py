@@ -148,6 +148,8 @@ def trusted_config(config, settings: WorkerSettings):
     km = cfg.SandboxedKernelManager
     km.sandbox = settings.sandbox
     km.memory = int(lim.memory or 0)
+    km.disk = int(lim.disk)
+    km.protected = [settings.root]   # the course folder: never mounted, however Python is installed
     km.cpu = float(lim.cpu or 0)
     km.nproc = int(lim.nproc or 0)
     km.threads = int(lim.threads or 0)

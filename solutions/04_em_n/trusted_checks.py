@@ -8,6 +8,8 @@ here, with the real mixlearn as the oracle. Visible cases repeat the notebook's 
 hidden cases draw their inputs from ``t.rng`` (the grader's seed).
 """
 
+import warnings
+
 import numpy as np
 
 import mixlearn as ml
@@ -90,7 +92,12 @@ def _(t):
 
 
 def _em_case(t, x, comps, what, weights_init=None, hidden=False):
-    expected = ml.em_n_components(x, build(comps), weights_init=weights_init, tol=1e-12, max_iter=100_000).weights
+    # EM's own iterate under the same budget the student's em_n gets (tol 1e-12, 500 iterations):
+    # where a component's weight creeps towards 0, 500 iterations do not reach the fixed point,
+    # and the model solution must not lose points for that
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ml.exceptions.ConvergenceWarning)
+        expected = ml.em_n_components(x, build(comps), weights_init=weights_init, tol=1e-12, max_iter=500).weights
 
     def judge(got):
         weights, _ = as_tuple(got, 2, "em_n should return a pair (weights, log_likelihoods).")
