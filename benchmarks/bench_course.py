@@ -209,14 +209,45 @@ def bench_scheduler(args, tmp, base):
     return 0 if ok else 1
 
 
+def fix_costs(args, out):
+    """What the grading fixes cost, per submission (milliseconds of wall time on --jobs workers).
+
+    * the sandbox check (``sandbox.locate`` asks the kernel's interpreter where it imports from,
+      ``sandbox.verify`` starts one sandbox and looks from inside): once per worker process;
+    * the CPU-time cell limit: the difference to a run whose cell limit counts wall-clock seconds.
+    The per-kernel steps (dropping to an unprivileged user, sized tmpfs, closing the run folder,
+    bounding outputs in bytes) are inside the ``sandbox_ms_per_submission`` and the totals."""
+    sys.path.insert(0, REPO)
+    from mixlearn.course import sandbox
+
+    t0 = time.perf_counter()
+    kernel = sandbox.locate(sys.executable)
+    edition = sandbox.student_edition(package_dir=kernel.mixlearn)
+    with tempfile.TemporaryDirectory() as tmp:
+        for sub in ("work", "run"):
+            os.makedirs(os.path.join(tmp, sub))
+        spec = sandbox.SandboxSpec(workdir=os.path.join(tmp, "work"), mountpoint="/course",
+                                   rundir=os.path.join(tmp, "run"), student_edition=edition,
+                                   env={}, kernel=kernel, protected=(REPO,))
+        sandbox.verify(spec)
+    check_ms = (time.perf_counter() - t0) * 1000
+    per_worker = args.n / args.jobs
+    costs = {"sandbox_check_ms_per_worker": round(check_ms),
+             "sandbox_check_ms_per_submission": round(check_ms / per_worker, 1)}
+    if "wall_clock_cell_limit" in out:
+        diff = (out["fresh"]["seconds"] - out["wall_clock_cell_limit"]["seconds"]) * args.jobs / args.n
+        costs["cpu_time_cell_limit_ms_per_submission"] = round(diff * 1000)
+    return costs
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--assignment", default="04_em_n")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--modes", default="fresh,prefork",
-                    help="comma-separated: fresh (a new kernel process per submission, the default "
-                         "of mixlearn-course) and/or prefork (kernels forked from a kernel server)")
+    ap.add_argument("--costs", action="store_true",
+                    help="also measure what the grading fixes cost: the once-per-worker sandbox check, and a "
+                         "run with the cell limit in wall-clock seconds instead of CPU seconds")
     ap.add_argument("--keep", action="store_true", help="keep the temporary courses")
     ap.add_argument("--no-plain", action="store_true", help="skip the stock-nbgrader reference run")
     ap.add_argument("--scheduler", action="store_true",
@@ -254,13 +285,18 @@ def main(argv=None):
             out["serial_plain"] = {"seconds": round(t_plain, 1), "per_min": round(args.n / t_plain * 60, 1),
                                    "same_grades": scores(plain, args.assignment) == scores(serial, args.assignment)}
         ok = True
-        for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        variants = [("fresh", "")]
+        if args.costs:
+            variants.append(("wall_clock_cell_limit", "\nc.TrustedExecute.cpu_limited = False\n"))
+        for mode, config in variants:
             parallel = f"{base}-{mode}"
             shutil.copytree(base, parallel)
-            extra = ["--prefork"] if mode == "prefork" else []
+            if config:
+                with open(os.path.join(parallel, "nbgrader_config.py"), "a") as fh:
+                    fh.write(config)
             t0 = time.monotonic()
             r2 = _run([sys.executable, "-m", "mixlearn.course", "autograde", args.assignment,
-                       "--jobs", str(args.jobs), "--no-progress", *extra], parallel, check=False)
+                       "--jobs", str(args.jobs), "--no-progress"], parallel, check=False)
             t_par = time.monotonic() - t0
             same = scores(serial, args.assignment) == scores(parallel, args.assignment)
             out[mode] = {"seconds": round(t_par, 1), "speedup": round(t_serial / t_par, 2),
@@ -275,6 +311,8 @@ def main(argv=None):
             if r2.returncode != 0:
                 print(r2.stderr[-3000:], file=sys.stderr)
             ok = ok and same and r2.returncode == 0
+        if args.costs:
+            out["costs"] = fix_costs(args, out)
         out["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
         print(json.dumps(out, indent=1))
         return 0 if ok else 1

@@ -13,8 +13,10 @@ Examples
 0.8
 """
 
+import sys
+
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ._validation import check_probability, check_random_state
 
@@ -216,7 +218,10 @@ def as_component(obj, name="components"):
     """Return ``obj`` with the mixlearn distribution interface, or raise ``TypeError``."""
     if isinstance(obj, (_Distribution, _ScipyComponent)):
         return obj
-    if isinstance(obj, (stats.rv_continuous, stats.rv_discrete)):
+    # scipy.stats is not imported here (it takes most of a second); an unfrozen scipy distribution
+    # can only exist once it has been imported
+    stats = sys.modules.get("scipy.stats")
+    if stats is not None and isinstance(obj, (stats.rv_continuous, stats.rv_discrete)):
         raise TypeError(
             f"{name} holds an unfrozen scipy distribution ({obj.name}); freeze it with its "
             f"parameters, e.g. scipy.stats.{obj.name}(...)."

@@ -11,9 +11,10 @@ line in a ``.pth`` file, so that only mixlearn itself is installed anew):
 * ``own-folder`` the editable environment, and a course folder elsewhere holding only what an
   instructor's course holds (``nbgrader_config.py`` and ``solutions/04_em_n``).
 
-In each, ``mixlearn-course autograde`` and plain ``nbgrader autograde`` grade the same class: the
+In each, ``mixlearn-course autograde`` (local workers, and ``--scheduler`` on a Dask cluster whose
+workers run the deployment's own Python) and plain ``nbgrader autograde`` grade the same class: the
 model solution earns full marks, the release nothing, and the library-delegation controls no more
-than the same notebook without the delegation; the two graders agree cell by cell.
+than the same notebook without the delegation; the three graders agree cell by cell.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ import pytest
 from redteam import harness as h
 from redteam.cheats import CHEATS
 
+from tests.course_support.services import DaskCluster
+
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 ROOT = h.ROOT
 A = h.A
 DELEGATION = ("delegate_library_em", "delegate_source_from_disk", "delegate_sklearn")
 DEPLOYMENTS = ("editable", "wheel", "own-folder")
-GRADERS = ("course", "nbgrader")
+GRADERS = ("course", "scheduler", "nbgrader")
 
 
 def _copy_checkout(dest: Path) -> Path:
@@ -68,10 +71,15 @@ def _venv(dest: Path, install: list[str]) -> Path:
     return dest
 
 
-def _run(venv: Path, cmd, cwd: Path, timeout=900) -> subprocess.CompletedProcess:
+def _env(venv: Path, cwd: Path) -> dict:
     env = h.env(cwd)
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{h.BIN}{os.pathsep}{env['PATH']}"
-    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return env
+
+
+def _run(venv: Path, cmd, cwd: Path, timeout=900) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=_env(venv, cwd), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def _class(course: Path) -> list[str]:
@@ -116,11 +124,20 @@ def deployments(tmp_path_factory):
             graded = base / f"{name}-{grader}"
             shutil.copytree(course, graded, symlinks=True,
                             ignore=shutil.ignore_patterns(".git", "_build", "node_modules"))
+            cluster = None
             if grader == "course":
                 cmd = [venv / "bin" / "mixlearn-course", "autograde", A, "--jobs", "2", "--no-progress"]
+            elif grader == "scheduler":   # a Dask cluster whose workers run the deployment's Python
+                cluster = DaskCluster(python=venv / "bin" / "python", env=_env(venv, graded)).start(2)
+                cmd = [venv / "bin" / "mixlearn-course", "autograde", A, "--scheduler", cluster.address,
+                       "--no-progress"]
             else:
                 cmd = [venv / "bin" / "python", "-m", "nbgrader", "autograde", A]
-            res = _run(venv, cmd, graded)
+            try:
+                res = _run(venv, cmd, graded)
+            finally:
+                if cluster is not None:
+                    cluster.stop()
             out[name, grader] = (h.auto_scores(graded, students), (res.stdout + res.stderr)[-4000:])
     return out
 
@@ -142,7 +159,9 @@ def test_honest_work_earns_its_grade_and_delegation_nothing(deployments, deploym
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
 def test_graders_agree(deployments, deployment):
-    assert deployments[deployment, "course"][0] == deployments[deployment, "nbgrader"][0]
+    course = deployments[deployment, "course"][0]
+    assert course == deployments[deployment, "scheduler"][0]
+    assert course == deployments[deployment, "nbgrader"][0]
 
 
 def test_a_course_inside_the_python_installation_is_refused(tmp_path):

@@ -119,7 +119,11 @@ def _env():
 class DaskCluster:
     """``dask scheduler`` + ``dask worker`` processes on 127.0.0.1."""
 
-    def __init__(self):
+    def __init__(self, python: str | None = None, env: dict | None = None):
+        """*python*: the interpreter of the scheduler and workers (default: this one), with *env*
+        (default: this environment, the checkout first on PYTHONPATH)."""
+        self.python = str(python or sys.executable)
+        self.env = env if env is not None else _env()
         self.dir = tempfile.mkdtemp(prefix="mldask-")
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
@@ -130,9 +134,9 @@ class DaskCluster:
     def start(self, n_workers: int = 2) -> DaskCluster:
         log = open(os.path.join(self.dir, "scheduler.log"), "w")
         self.scheduler = subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+            [self.python, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
              str(self.port), "--no-dashboard", "--no-show"],
-            stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=self.dir, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.dir, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -153,10 +157,10 @@ class DaskCluster:
         os.makedirs(local)
         log = open(os.path.join(self.dir, f"worker{self._n}.log"), "w")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nworkers", "1",
+            [self.python, "-m", "distributed.cli.dask_worker", self.address, "--nworkers", "1",
              "--nthreads", "1", "--local-directory", local, "--no-dashboard", "--name", f"w{self._n}",
              "--memory-limit", "0"],
-            stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=local, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=local, start_new_session=True)
         proc.local_directory = local
         proc.log_path = log.name
         self.workers.append(proc)
