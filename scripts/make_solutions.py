@@ -23,16 +23,18 @@ from nbclient import NotebookClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(HERE, "exercise_sources"))
+SOURCES = os.path.join(HERE, "exercise_sources")
+sys.path.insert(0, SOURCES)
 
-ASSIGNMENTS = {
-    "01_sampling": "a01_sampling",
-    "02_posteriors": "a02_posteriors",
-    "03_em_two": "a03_em_two",
-    "04_em_n": "a04_em_n",
-    "05_gmm_1d": "a05_gmm_1d",
-    "06_gmm_missing": "a06_gmm_missing",
-}
+
+def discover(folder=SOURCES):
+    """``{assignment: module}`` of the sources: ``a<assignment>.py`` holds ``solutions/<assignment>``'s cells
+    (``a04_em_n.py`` -> ``04_em_n``). An assignment written directly as a notebook has no source here."""
+    return {name[1:-3]: name[:-3] for name in sorted(os.listdir(folder))
+            if name.startswith("a") and name.endswith(".py")}
+
+
+ASSIGNMENTS = discover()
 
 
 def source_module(assignment):

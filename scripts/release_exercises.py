@@ -4,7 +4,7 @@ The release is made in a temporary course directory (a copy of ``nbgrader_config
 ``solutions/``), so no gradebook or other grading state is left in the repository; then each
 ``exercises/<assignment>/`` folder is replaced by the freshly generated one.
 
-    python scripts/release_exercises.py              # all assignments
+    python scripts/release_exercises.py              # all assignments (every solutions/<a>/<a>.ipynb)
     python scripts/release_exercises.py 03_em_two    # one assignment
     python scripts/release_exercises.py --check      # exit 1 if exercises/ is out of date
 
@@ -20,7 +20,14 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ["01_sampling", "02_posteriors", "03_em_two", "04_em_n", "05_gmm_1d", "06_gmm_missing"]
+
+
+def discover(root=ROOT):
+    """The course's assignments: the folders ``solutions/<a>/`` that hold ``<a>.ipynb``, sorted."""
+    return sorted(p.name for p in (Path(root) / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+ASSIGNMENTS = discover()
 
 
 def generate_release(course_root, assignments=ASSIGNMENTS):

@@ -56,6 +56,8 @@ KILL_KERNEL = "import os\nos._exit(1)\n"
 
 
 def _mistake(assignment):
+    if assignment not in GRADED_MISTAKES:  # an assignment added since: its first kept mistake
+        return next(m for m in mistakes() if m.assignment == assignment and m.kind == "mistake")
     cell, _, name = GRADED_MISTAKES[assignment].partition("--")
     return next(m for m in mistakes() if m.assignment == assignment and m.cell == cell and m.name == name)
 

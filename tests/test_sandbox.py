@@ -183,6 +183,19 @@ def test_student_edition_stubs_exactly_the_listed_names(tmp_path):
     assert "ran" not in out.stdout
 
 
+def test_an_assignment_can_switch_off_mixture_logpdf_too(tmp_path):
+    """mixture_logpdf stays available by default (the edition writes its own version); an assignment
+    that lists it in SWITCHED_OFF gets it switched off, not silently rewritten."""
+    code = ("import mixlearn as ml\ntry:\n    print(ml.mixture_logpdf([1.0], [1.0], [ml.Gaussian(0.0, 1.0)]))\n"
+            "except RuntimeError as e:\n    print('switched off' in str(e))")
+    for switched_off, expected in [((), "[-1.41893853]\n"), (("mixture.py:mixture_logpdf",), "True\n")]:
+        dest = sandbox.build_student_edition(sandbox.mixlearn_package_dir(), str(tmp_path / str(len(switched_off)) / "mixlearn"),
+                                             switched_off)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/",
+                             env={"PYTHONPATH": os.path.dirname(dest), "PATH": os.environ["PATH"]})
+        assert out.stdout == expected, out.stderr
+
+
 def test_no_other_copy_of_a_library_is_within_reach(course):
     """Only the kernel's own site-packages is mounted: other interpreters' site-packages (where a
     second scikit-learn or mixlearn could live) are empty, and of /opt only the student edition's folder exists."""

@@ -1,4 +1,5 @@
-"""``mixlearn-course``: collect, autograde, report and feedback for a whole class."""
+"""``mixlearn-course``: collect, autograde, report and feedback for a whole class; ``new-checks``
+and ``guide`` for writing an assignment's trusted checks."""
 
 from __future__ import annotations
 
@@ -75,13 +76,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--student", default=None, help="only students matching this glob")
     p.add_argument("--force", action="store_true", help="regenerate existing feedback")
+
+    p = sub.add_parser("new-checks", help="start an assignment's trusted checks from the template",
+                       description="Copy the template of a checks module to <source>/<assignment>/trusted_checks.py "
+                                   "and list the assignment's test cells, each of which needs a @check.")
+    p.add_argument("assignment", help="assignment name (its source notebook is <source>/<assignment>/)")
+    p.add_argument("--course", default=".", help="course directory (default: current directory)")
+    p.add_argument("--force", action="store_true", help="replace an existing trusted_checks.py")
+
+    sub.add_parser("guide", help="print the guide to writing an assignment's trusted checks")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "guide":
+        from .authoring import GUIDE
+
+        with open(GUIDE, encoding="utf-8") as fh:
+            sys.stdout.write(fh.read())
+        return 0
     root = os.path.abspath(args.course)
     try:
+        if args.command == "new-checks":
+            from .authoring import GUIDE, ignored_by_release, new_checks, shown_path
+            from .common import load_nbgrader_config
+
+            config, coursedir = load_nbgrader_config(root)
+            path, cells = new_checks(config, coursedir, args.assignment, force=args.force)
+            print(f"wrote {shown_path(path, root)} from the template (its example checks a function mixture_pmf)")
+            if cells:
+                print(f"write a @check for each test cell: {', '.join(cells)}")
+            else:
+                print("no autograder test cells found in the source notebook yet")
+            if not ignored_by_release(coursedir):
+                print("warning: add 'trusted_checks.py' to c.CourseDirectory.ignore in nbgrader_config.py, or "
+                      "generate_assignment copies the checks into the students' release", file=sys.stderr)
+            print(f"the guide: {GUIDE} (or `mixlearn-course guide`)")
+            return 0
         if args.command == "collect":
             from .collect import collect
 

@@ -12,6 +12,9 @@
   exactly what is missing.
 * With ``scheduler=`` the same tasks run on a Dask cluster instead of local processes
   (:mod:`mixlearn.course.cluster`); everything else here stays the same.
+* The assignment's trusted checks are checked before anything else
+  (:func:`~mixlearn.course.authoring.preflight`): an assignment without them, or with checks that
+  would fail every submission, is refused before any kernel starts.
 * The gradebook may be any database nbgrader supports (``db_url=``, the ``--db`` option):
   it is checked before anything is graded (:func:`~mixlearn.course.gradebook.check_gradebook`).
 """
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as mp_wait
 
 from . import limits as _limits
+from .authoring import preflight
 from .common import CourseError, load_nbgrader_config, printable, read_failures, state_path, submitted_students, write_failures
 from .gradebook import check_gradebook, commit_results, ensure_assignment_in_gradebook, is_graded, make_seed
 from .limits import Limits
@@ -147,6 +151,9 @@ def autograde(root: str, assignment: str, jobs: int = 2, student: str | None = N
     def say(msg):
         print(msg, file=stream, flush=True)
 
+    config, coursedir = load_nbgrader_config(root, overrides, db_url)
+    # the assignment's trusted checks first: missing or unusable ones would fail every submission
+    preflight(config, coursedir, assignment, say)
     if sandbox and not scheduler:  # on a cluster, every worker checks its own sandbox
         from .sandbox import SandboxUnavailable, check_sandbox_works
 
@@ -159,7 +166,6 @@ def autograde(root: str, assignment: str, jobs: int = 2, student: str | None = N
             "tests and solutions, the gradebook and other students' work, use the network and signal "
             "the grader. The trusted checks still judge outside the student's process, but the "
             "library's EM is not switched off. Use this only on a machine you would give the students.")
-    config, coursedir = load_nbgrader_config(root, overrides, db_url)
     check_gradebook(coursedir)
     students = select_students(coursedir, assignment, student)
     if not students:

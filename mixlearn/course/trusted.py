@@ -31,6 +31,7 @@ from nbformat.v4 import new_code_cell
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from .authoring import shown_path
 from .checks import load_checks, prepare, switched_off_in
 from .kernel import SandboxedKernelManager
 
@@ -64,7 +65,30 @@ def is_test_cell(cell) -> bool:
 
 
 class MissingChecks(Exception):
-    """The assignment has autograder test cells without a trusted check."""
+    """The assignment's trusted checks are missing or unusable (the checks module does not exist or
+    cannot be loaded, a test cell has no check, a check raises or registers no case): the
+    instructor's to fix, never a student's fault."""
+
+
+def load_trusted_checks(path: str, assignment: str, shown: str, test_ids) -> dict:
+    """``{grade_id: check}`` from the checks module *path* (*shown*: the path as the instructor knows
+    it), or :class:`MissingChecks` saying what is wrong and where the template and the guide are."""
+    from .authoring import guide_hint
+
+    try:
+        checks = load_checks(path)
+    except FileNotFoundError:
+        raise MissingChecks(f"no trusted checks for assignment {assignment!r}: {shown} does not exist. Every "
+                            f"assignment needs one, with a @check for each autograder test cell. "
+                            f"{guide_hint(assignment)}") from None
+    except Exception as exc:
+        where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+        raise MissingChecks(f"{shown} could not be loaded{where}: {type(exc).__name__}: {exc}") from None
+    missing = [gid for gid in test_ids if gid not in checks]
+    if missing:
+        raise MissingChecks(f"{shown} has no check for the test cell(s) {', '.join(missing)}. "
+                            f"{guide_hint(assignment, template=False)}")
+    return checks
 
 
 def seeds_path(root: str, assignment: str) -> str:
@@ -264,19 +288,49 @@ class TrustedExecute(Execute):
             return {}
         return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells if is_test_cell(c)}
 
+    def _refuse(self, exc: MissingChecks, resources):
+        """Stop on checks that would fail every submission.  Under the ``nbgrader autograde`` command
+        the whole run stops here, before this submission's kernel starts (for a missing checks module:
+        at the first submission, so before any kernel), with the reason in nbgrader's error log; the
+        submission's half-made autograded folder is removed, as nbgrader removes a failed one, so a
+        re-run grades it.  Elsewhere (nbgrader's API, mixlearn-course's workers) this submission fails
+        with *exc*."""
+        from nbgrader.apps.autogradeapp import AutogradeApp
+        from nbgrader.converters import Autograde
+        from nbgrader.utils import remove, rmtree
+
+        chain, node = [], self.parent
+        while node is not None and len(chain) < 8:
+            chain.append(node)
+            node = getattr(node, "parent", None)
+        converter = next((n for n in chain if isinstance(n, Autograde)), None)
+        if converter is None or not any(isinstance(n, AutogradeApp) for n in chain):
+            raise exc
+        info = resources["nbgrader"]
+        dest = os.path.normpath(converter._format_dest(info["assignment"], info["student"]))
+        if converter.coursedir.notebook_id == "*":
+            if os.path.exists(dest):
+                rmtree(dest)
+        else:
+            for notebook in converter.notebooks:
+                out = os.path.join(dest, os.path.splitext(os.path.basename(notebook))[0] + ".ipynb")
+                if os.path.exists(out):
+                    remove(out)
+        self.log.error("%s", exc)
+        raise SystemExit(f"nbgrader autograde stopped at {info['student']!r} (whose notebook was not run): the "
+                         f"trusted checks of {info['assignment']!r} are missing or unusable (see the error above)")
+
     def preprocess(self, nb: NotebookNode, resources):
         info = resources["nbgrader"]
         assignment, student = info["assignment"], info["student"]
-        path = self.checks_file or checks_file_for(self.config, assignment)
-        try:
-            checks = load_checks(path)
-        except FileNotFoundError:
-            raise MissingChecks(f"no trusted checks for {assignment!r}: {path} does not exist") from None
+        path = os.path.normpath(self.checks_file or checks_file_for(self.config, assignment))
         tests = [c for c in nb.cells if is_test_cell(c)]
-        self._switched_off = switched_off_in(path)
-        missing = [c.metadata.nbgrader.grade_id for c in tests if c.metadata.nbgrader.grade_id not in checks]
-        if missing:
-            raise MissingChecks(f"{path} has no check for the test cell(s) {', '.join(missing)}")
+        try:
+            checks = load_trusted_checks(path, assignment, shown_path(path, self._root()),
+                                         [c.metadata.nbgrader.grade_id for c in tests])
+            self._switched_off = switched_off_in(path)
+        except (MissingChecks, ValueError, SyntaxError) as exc:
+            self._refuse(exc if isinstance(exc, MissingChecks) else MissingChecks(f"{path}: {exc}"), resources)
         self._linked_files = linked_files(os.path.dirname(self._submitted_path(resources)))
         seed = self.seed
         if seed is None:
@@ -287,7 +341,14 @@ class TrustedExecute(Execute):
         hidden_cells = []
         for cell in tests:
             gid = cell.metadata.nbgrader.grade_id
-            ctx = prepare(checks, gid, seed)
+            try:
+                ctx = prepare(checks, gid, seed)
+            except Exception as exc:
+                self._refuse(MissingChecks(f"{shown_path(path, self._root())}: the check for {gid!r} raised "
+                                           f"{type(exc).__name__}: {exc}"), resources)
+            if not ctx.cases:
+                self._refuse(MissingChecks(f"{shown_path(path, self._root())}: the check for {gid!r} registers "
+                                           "no case (t.case): it would pass every answer"), resources)
             nonce, hidden_nonce = secrets.token_hex(16), secrets.token_hex(16)
             hidden_cell = None
             if ctx.calls_of(hidden=True):

@@ -24,7 +24,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = Path(__file__).resolve().parent
 MISTAKES = SUPPORT / "mistakes"
-ASSIGNMENTS = ["01_sampling", "02_posteriors", "03_em_two", "04_em_n", "05_gmm_1d", "06_gmm_missing"]
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 
