@@ -191,6 +191,34 @@ def _unfinished_judge(max_iter, pis, lls):
     return judge
 
 
+def _stopping_case(t, r):
+    """The stopping rule: with a tol that falls between two successive changes of the
+    log-likelihood per marble (well apart, so rounding cannot decide), em_two stops right after
+    the first iteration whose change is below tol, with that iteration's pi.  A loop that never
+    stops early, or compares the total instead of the per-marble log-likelihood, runs on."""
+    while True:
+        p1, p2 = _factories(r, 0.3)
+        x = _interior_bag(r, int(r.integers(300, 800)), float(r.uniform(0.2, 0.8)), p1, p2)
+        pis, lls = _em_path(x, p1, p2, float(r.choice([r.uniform(0.02, 0.1), r.uniform(0.9, 0.98)])), 40)
+        changes = np.abs(np.diff(lls)) / x.size
+        stop = int(r.integers(3, 9))  # the iteration after which em_two should stop
+        above, below = changes[: stop - 1].min(), changes[stop - 1]
+        if below > 1e-10 and above > 1.5 * below:
+            break
+    tol = float(np.sqrt(above * below))
+
+    def judge(got):
+        pi, history = as_tuple(got, 2, "em_two should return a pair (pi, log_likelihoods).")
+        history = as_array(history, "em_two's list of log-likelihoods")
+        expect(history.ndim == 1 and history.size == stop + 1,
+               f"With tol={tol:.3g} em_two should stop after iteration {stop}, the first whose log-likelihood per marble "
+               f"changes by less than tol ({stop + 1} values), got {history.size}.")
+        expect_close(pi, pis[stop], f"pi after the {stop} iterations that tol={tol:.3g} allows", rtol=1e-7)
+
+    t.case("em_two's stopping rule (a change of the log-likelihood per marble below tol)", judge,
+           t.call("em_two", x, p1, p2, pi_init=float(pis[0]), tol=tol), hidden=True)
+
+
 @check("test_em_two_history")
 def _(t):
     x, _ = ml.datasets.make_marbles(500, 0.3, 0.8, 0.3, random_state=2)
@@ -203,6 +231,7 @@ def _(t):
     x, p1, p2, max_iter, pis, lls = _slow_start(r)
     t.case("em_two with a small max_iter and slow convergence", _unfinished_judge(max_iter, pis, lls),
            t.call("em_two", x, p1, p2, pi_init=0.05, max_iter=max_iter), hidden=True)
+    _stopping_case(t, r)
 
 
 # ------------------------------------------------------------------------------ closed_form_pi

@@ -162,6 +162,38 @@ def _history_judge(x, comps, w0, what, n_iter=None, expected=None):
     return judge
 
 
+def _stopping_case(t, r):
+    """The stopping rule: with a tol that falls between two successive changes of the mean
+    log-likelihood (well apart, so rounding cannot decide), em_n stops right after the first
+    iteration whose change is below tol, with that iteration's weights.  A loop that never stops
+    early runs on."""
+    while True:
+        lam = np.sort(r.uniform(1.0, 12.0, 3))
+        comps = [Dist("Poisson", float(v)) for v in lam]
+        x, _ = ml.sample_mixture(r.dirichlet(np.ones(3) * 3), build(comps), int(r.integers(500, 2000)), random_state=r)
+        w0 = r.dirichlet(np.ones(3))
+        path = _em_oracle(x, comps, weights_init=w0, max_iter=40, tol=0.0).history["weights"]
+        lls = np.array([ml.mixture_logpdf(x, w, build(comps)).mean() for w in path])
+        changes = np.abs(np.diff(lls))
+        stop = int(r.integers(3, 9))  # the iteration after which em_n should stop
+        above, below = changes[: stop - 1].min(), changes[stop - 1]
+        if below > 1e-10 and above > 1.5 * below:
+            break
+    tol = float(np.sqrt(above * below))
+
+    def judge(got):
+        weights, history = as_tuple(got, 2, "em_n should return a pair (weights, log_likelihoods).")
+        history = as_array(history, "the list of mean log-likelihoods")
+        expect(history.ndim == 1 and history.size == stop + 1,
+               f"With tol={tol:.3g} em_n should stop after iteration {stop}, the first whose mean log-likelihood changes "
+               f"by less than tol ({stop + 1} values), got {history.size}.")
+        expect_close(weights, path[stop], f"em_n's weights after the {stop} iterations that tol={tol:.3g} allows",
+                     rtol=1e-6, atol=1e-8)
+
+    t.case("em_n's stopping rule (a change of the mean log-likelihood below tol)", judge,
+           t.call("em_n", x, comps, weights_init=[float(v) for v in w0], tol=tol), hidden=True)
+
+
 @check("test_em_n_history")
 def _(t):
     comps = [Dist("Gaussian", -2.0, 1.0), Dist("Gaussian", 0.0, 0.5), Dist("Gaussian", 3.0, 1.5)]
@@ -180,6 +212,7 @@ def _(t):
     t.case("em_n with a small max_iter and tol=0",
            _history_judge(x, comps, None, "uniform start", n_iter=n_iter, expected=expected),
            t.call("em_n", x, comps, max_iter=n_iter, tol=0.0), hidden=True)
+    _stopping_case(t, r)
 
 
 def _large_case(t, x, comps, hidden):

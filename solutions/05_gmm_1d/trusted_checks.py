@@ -184,6 +184,39 @@ def _monotone_judge(x, start, n_expected=None):
     return judge
 
 
+def _stopping_case(t, r):
+    """The stopping rule: with a tol that falls between two successive changes of the mean
+    log-likelihood (well apart, so rounding cannot decide), fit_gmm_1d stops right after the first
+    iteration whose change is below tol, with that iteration's parameters.  A loop that never
+    stops early runs on."""
+    while True:
+        x, start = _separated_sample(r, 2, int(r.integers(400, 900)))
+        start = (r.dirichlet(np.ones(2)), start[1] + r.uniform(-1.5, 1.5, 2), start[2])
+        lls, _ = _em_path(x, start, 12)
+        changes = np.abs(np.diff(lls))
+        stop = int(r.integers(3, 9))  # the iteration after which fit_gmm_1d should stop
+        above, below = changes[: stop - 1].min(), changes[stop - 1]
+        if below > 1e-10 and above > 1.5 * below:
+            break
+    tol = float(np.sqrt(above * below))
+    params = _em_path(x, start, stop)[1]
+
+    def judge(fit):
+        expect(isinstance(fit, dict) and "log_likelihoods" in fit,
+               "fit_gmm_1d should return a dictionary with the key 'log_likelihoods'.")
+        lls = as_array(fit["log_likelihoods"], "fit_gmm_1d's log-likelihoods")
+        expect(lls.ndim == 1 and lls.size == stop + 1,
+               f"With tol={tol:.3g} fit_gmm_1d should stop after iteration {stop}, the first whose mean log-likelihood "
+               f"changes by less than tol ({stop + 1} values), got {lls.size}.")
+        for name, exp in zip(["weights", "means", "variances"], params, strict=True):
+            expect(name in fit, f"fit_gmm_1d's result should have the key {name!r}.")
+            expect_close(fit[name], exp, f"The {name} after the {stop} iterations that tol={tol:.3g} allows",
+                         rtol=1e-6, atol=1e-9)
+
+    t.case("fit_gmm_1d's stopping rule (a change of the mean log-likelihood below tol)", judge,
+           t.call("fit_gmm_1d", x, *start, tol=tol), hidden=True)
+
+
 @check("test_fit_gmm_1d_monotone")
 def _(t):
     x, _ = ml.sample_mixture([0.6, 0.4], [ml.Gaussian(0, 1), ml.Gaussian(2.5, 0.7)], 400, random_state=4)
@@ -200,6 +233,7 @@ def _(t):
     n_iter = int(r.integers(4, 10))
     t.case("fit_gmm_1d with a small max_iter and tol=0", _monotone_judge(x, start, n_iter + 1),
            t.call("fit_gmm_1d", x, *start, max_iter=n_iter, tol=0.0), hidden=True)
+    _stopping_case(t, r)
 
 
 # ------------------------------------------------------------------------------ first_decrease
