@@ -26,7 +26,8 @@ from nbgrader.preprocessors import (
 )
 
 from mixlearn.course.cellroles import RestoreCellRoles
-from mixlearn.course.feedback import FeedbackFilter
+from mixlearn.course.feedback import FeedbackExporter, FeedbackFilter, FeedbackGrades
+from mixlearn.course.limits import CELL_TIMEOUT
 from mixlearn.course.trusted import TrustedComments, TrustedExecute
 
 c = get_config()  # noqa: F821  (provided by traitlets when it executes this file)
@@ -57,16 +58,18 @@ c.Autograde.autograde_preprocessors = [
     TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, TrustedComments, AssignLatePenalties, CheckCellMetadata,
 ]
-# Resource limits of each kernel (see mixlearn/course/kernel.py); mixlearn-course overrides them
-# from its command line.  The sandbox needs `apt-get install bubblewrap`.
-c.SandboxedKernelManager.memory = 2 * 1024**3
-c.SandboxedKernelManager.disk = 256 * 1024**2   # each writable place: /tmp, /dev/shm, the working folder
-c.SandboxedKernelManager.cpu = 600
+# Resource limits of each kernel: their defaults live in mixlearn.course.limits.Limits (2 GiB of
+# address space, 256 MiB for each writable place of the sandbox, 600 CPU seconds per kernel, ...),
+# which SandboxedKernelManager and `mixlearn-course autograde` both read.  To change one for this
+# course under plain `nbgrader autograde`, set it here, e.g.
+#     c.SandboxedKernelManager.memory = 4 * 1024**3
+# (mixlearn-course takes them from its command line: --memory, --disk, --cpu, ...).
+# The sandbox needs `apt-get install bubblewrap`.
 # Per-cell limit, in CPU seconds of the kernel's processes (TrustedExecute.cpu_limited): a cell that
 # uses more is interrupted (KeyboardInterrupt in the kernel), gets an error output and therefore no
 # points, and the following cells still run.  The wall clock stops a cell only at 5x this (a cell
 # that sleeps), so a busy machine does not cost an honest cell its points.
-c.Execute.timeout = 60
+c.Execute.timeout = CELL_TIMEOUT
 c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0
 c.Execute.error_on_timeout = {
@@ -83,4 +86,8 @@ c.LimitOutput.max_traceback = 60
 
 # --- generate_feedback ---------------------------------------------------------------------------
 # FeedbackFilter: test cells keep only their messages; outputs after the first test cell are dropped
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackFilter, ClearHiddenTests]
+# FeedbackGrades + FeedbackExporter: the page's total is the final number (max(0, score - late penalty),
+# as nbgrader export writes it) and a written answer nobody has graded yet reads "not graded yet", not 0
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackFilter, ClearHiddenTests,
+                                    FeedbackGrades]
+c.GenerateFeedback.exporter_class = FeedbackExporter

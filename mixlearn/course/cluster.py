@@ -36,7 +36,6 @@ import io
 import os
 import queue
 import shutil
-import signal
 import tarfile
 import tempfile
 import threading
@@ -209,98 +208,104 @@ def _reason_for_error(exc, allowed) -> str:
     return f"grading on the cluster failed: {name}: {text[-1] if text else ''}"[:400]
 
 
-def run_on_cluster(run, tasks: list[Task], client, progress: bool, stream) -> None:
-    """Grade *tasks* on the cluster behind *client*, storing each outcome as it arrives."""
-    from tqdm import tqdm
+class DaskBackend:
+    """:class:`~mixlearn.course.coordinator.Backend` on the workers of a Dask cluster.
 
-    coursedir, assignment = run.coursedir, run.assignment
-    shipment = make_shipment(coursedir, assignment, run.settings)
-    allowed = _allowed_failures(client)
-    summary = run.summary
+    Made before anything is graded: checks the course layout, connects to *address* and checks
+    that every worker can grade (:func:`connect`).  Each task travels with the run's
+    :class:`Shipment` and the student's submitted folder; each outcome comes back with the
+    autograded folder as bytes, unpacked here into a private folder that the coordinator removes
+    after storing it."""
 
-    def on_signal(signum, frame):
-        run.stop = signal.Signals(signum).name
+    label = " (cluster)"
 
-    old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    pending = list(reversed(tasks))
-    inflight: dict = {}
-    finished: queue.Queue = queue.Queue()   # futures, put there by Dask's callback thread
-    tag = uuid.uuid4().hex[:8]
-    threads, checked = 1, 0.0
-    try:
-        run.bar = tqdm(total=len(tasks), file=stream, unit="nb", disable=not progress,
-                       desc=f"autograde {assignment} (cluster)", dynamic_ncols=True)
-        run.bar.set_postfix(failed=0)
-        while (pending or inflight) and run.stop is None:
-            if time.monotonic() - checked > 2.0:
-                threads = max(1, sum(client.nthreads().values()))
-                summary.workers = max(summary.workers, threads)
-                checked = time.monotonic()
-            # keep every worker thread busy with one task and one queued, no more: a task's
-            # bytes live in the scheduler until it runs
-            while pending and len(inflight) < 2 * threads and run.stop is None:
-                task = pending.pop()
-                t0 = time.perf_counter()
-                rel, blob = pack_submission(coursedir, assignment, task.student)
-                fut = client.submit(grade_remote, shipment, task, rel, blob, pure=False, retries=RETRIES,
-                                    key=f"mixlearn-grade-{assignment}-{task.student}-{tag}")
-                summary.ship_seconds += time.perf_counter() - t0
-                summary.shipped += 1
-                inflight[fut] = task
-                fut.add_done_callback(finished.put)
-            done = []
-            try:
-                done.append(finished.get(timeout=0.5))
-                while True:
-                    done.append(finished.get_nowait())
-            except queue.Empty:
-                pass
-            if client.status not in ("running", "connecting"):
-                raise CourseError("lost the connection to the Dask scheduler; the submissions graded so far "
-                                  "are stored: run the same command again to grade the rest")
-            for fut in done:
-                if run.stop is not None:
-                    break
-                task = inflight.pop(fut, None)
-                if task is None:
-                    continue
-                _store(run, fut, task, allowed)
+    def __init__(self, coursedir, assignment: str, address: str, sandbox: bool = True):
+        check_course_layout(coursedir, assignment)
+        self.client = connect(address, sandbox=sandbox)
+        self.coursedir, self.assignment = coursedir, assignment
+        self.inflight: dict = {}
+        self.done: queue.Queue = queue.Queue()   # futures, put there by Dask's callback thread
+        self.tag = uuid.uuid4().hex[:8]
+        self.threads, self.checked = 1, 0.0
+
+    def start(self, run) -> None:
+        self.run = run
+        self.summary = run.summary
+        self.work_root = run.settings.work_root
+        self.shipment = make_shipment(self.coursedir, self.assignment, run.settings)
+        self.allowed = _allowed_failures(self.client)
+
+    def free(self) -> int:
+        if time.monotonic() - self.checked > 2.0:
+            self.threads = max(1, sum(self.client.nthreads().values()))
+            self.summary.workers = max(self.summary.workers, self.threads)
+            self.checked = time.monotonic()
+        # every worker thread busy with one task and one queued, no more: a task's bytes live in
+        # the scheduler until it runs
+        return 2 * self.threads - len(self.inflight)
+
+    def submit(self, task: Task) -> None:
+        t0 = time.perf_counter()
+        rel, blob = pack_submission(self.coursedir, self.assignment, task.student)
+        fut = self.client.submit(grade_remote, self.shipment, task, rel, blob, pure=False, retries=RETRIES,
+                                 key=f"mixlearn-grade-{self.assignment}-{task.student}-{self.tag}")
+        self.summary.ship_seconds += time.perf_counter() - t0
+        self.summary.shipped += 1
+        self.inflight[fut] = task
+        fut.add_done_callback(self.done.put)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.inflight)
+
+    def finished(self, timeout: float) -> list[Outcome]:
+        futs = []
+        try:
+            futs.append(self.done.get(timeout=timeout))
+            while True:
+                futs.append(self.done.get_nowait())
+        except queue.Empty:
+            pass
+        if self.client.status not in ("running", "connecting"):
+            raise CourseError("lost the connection to the Dask scheduler; the submissions graded so far "
+                              "are stored: run the same command again to grade the rest")
+        out = []
+        for fut in futs:
+            task = self.inflight.pop(fut, None)
+            if task is not None:
+                out.append(self._outcome(fut, task))
                 fut.release()
-    finally:
-        if inflight:
+        return out
+
+    def _outcome(self, fut, task: Task) -> Outcome:
+        if fut.status == "finished":
+            t0 = time.perf_counter()
+            outcome: Outcome = fut.result()
+            if outcome.ok:
+                work = tempfile.mkdtemp(dir=self.work_root, prefix=f"{task.student}-")
+                try:
+                    unpack(outcome.archive, work)
+                except Exception:
+                    shutil.rmtree(work, ignore_errors=True)
+                    raise
+                outcome.autograded = os.path.join(work, "autograded")
+                outcome.work = work
+                outcome.archive = None
+                self.summary.store_seconds += time.perf_counter() - t0
+            return outcome
+        if fut.status == "error":
+            return Outcome(student=task.student, ok=False, reason=_reason_for_error(fut.exception(), self.allowed))
+        return Outcome(student=task.student, ok=False, reason=f"the Dask scheduler dropped the task ({fut.status})")
+
+    def close(self, interrupted: bool) -> None:
+        if self.inflight:
             try:
-                client.cancel(list(inflight), force=True)
+                self.client.cancel(list(self.inflight), force=True)
             except Exception:
                 pass
-        if run.bar is not None:
-            run.bar.close()
-        for s, h in old_handlers.items():
-            signal.signal(s, h)
-    summary.interrupted = run.stop
 
-
-def _store(run, fut, task: Task, allowed) -> None:
-    """Store one finished future's outcome (the coordinator's side of a task)."""
-    if fut.status == "finished":
-        t0 = time.perf_counter()
-        outcome: Outcome = fut.result()
-        if not outcome.ok:
-            run.record_failure(task.student, outcome.reason, outcome.log)
-            return
-        work = tempfile.mkdtemp(dir=run.settings.work_root, prefix=f"{task.student}-")
-        try:
-            unpack(outcome.archive, work)
-            outcome.autograded = os.path.join(work, "autograded")
-            outcome.archive = None
-            run.summary.store_seconds += time.perf_counter() - t0
-            run.record_success(outcome)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return
-    if fut.status == "error":
-        run.record_failure(task.student, _reason_for_error(fut.exception(), allowed))
-    else:
-        run.record_failure(task.student, f"the Dask scheduler dropped the task ({fut.status})")
+    def disconnect(self) -> None:
+        self.client.close()
 
 
 # ------------------------------------------------------------------ worker side

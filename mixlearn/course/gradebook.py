@@ -267,3 +267,28 @@ def is_graded(coursedir, gb, assignment: str, student: str) -> bool:
     new = coursedir.get_existing_timestamp(src)
     old = coursedir.get_existing_timestamp(dest)
     return not (new is not None and old is not None and new > old)
+
+
+def grant_extension(coursedir, assignment: str, student: str, hours: float) -> None:
+    """Give *student* an extension of *hours* on *assignment* (0 removes it), with nbgrader's own
+    ``Gradebook.grant_extension``; the submission's gradebook entry is made if it has none yet.
+    No regrade is needed: the late penalty follows (:func:`~mixlearn.course.grades.refresh_late_penalties`)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if hours < 0:
+        raise CourseError(f"--hours {hours:g}: an extension cannot be negative (0 removes it)")
+    check_gradebook(coursedir, assignment)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        try:
+            due = gb.find_assignment(assignment).duedate
+        except MissingEntry:
+            raise CourseError(f"assignment {assignment!r} is not in the gradebook") from None
+        if due is None:
+            raise CourseError(f"assignment {assignment!r} has no due date, so an extension means nothing; set one "
+                              f"first: nbgrader db assignment add {assignment} --duedate='2026-12-01 23:59:00 UTC'")
+        gb.update_or_create_student(student)
+        try:
+            gb.find_submission(assignment, student)
+        except MissingEntry:
+            gb.add_submission(assignment, student)
+        gb.grant_extension(assignment, student, minutes=float(hours) * 60)

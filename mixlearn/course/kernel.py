@@ -24,9 +24,13 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import sandbox as _sandbox
+from .limits import Limits
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_launch.py")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+_DEFAULT = Limits()   # the limits' defaults live in one place
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -39,14 +43,14 @@ class SandboxedKernelManager(AsyncKernelManager):
     switched_off = List(Unicode(), help="More library functions emptied in the student edition for this "
                                         "assignment ('<file under mixlearn/>:<function>'; set from the "
                                         "SWITCHED_OFF of its trusted checks).").tag(config=True)
-    memory = Integer(2 * 1024 ** 3, help="Address-space limit of the kernel in bytes (0: none).").tag(config=True)
-    disk = Integer(256 * 1024 ** 2, help="Bytes each writable place of the sandbox (/tmp, /dev/shm, the working "
+    memory = Integer(_DEFAULT.memory, help="Address-space limit of the kernel in bytes (0: none).").tag(config=True)
+    disk = Integer(_DEFAULT.disk, help="Bytes each writable place of the sandbox (/tmp, /dev/shm, the working "
                                          "folder beyond the submission) may hold.").tag(config=True)
     protected = List(Unicode(), help="Host folders never mounted into the sandbox, however the kernel's Python "
                                      "is installed (the course folder is added by TrustedExecute).").tag(config=True)
-    cpu = Float(600.0, help="CPU seconds for the kernel (0: none).").tag(config=True)
-    nproc = Integer(64, help="Processes the kernel may start (RLIMIT_NPROC; ignored for root).").tag(config=True)
-    threads = Integer(1, help="BLAS/OpenMP threads inside the kernel (0: leave as is).").tag(config=True)
+    cpu = Float(_DEFAULT.cpu, help="CPU seconds for the kernel (0: none).").tag(config=True)
+    nproc = Integer(_DEFAULT.nproc, help="Processes the kernel may start (RLIMIT_NPROC; ignored for root).").tag(config=True)
+    threads = Integer(_DEFAULT.threads, help="BLAS/OpenMP threads inside the kernel (0: leave as is).").tag(config=True)
     pid_file = Unicode("", help="Write the kernel's pid here (for the grader's watchdog).").tag(config=True)
     log_file = Unicode("", help="The kernel's own stdout/stderr go here (not the notebook's outputs).").tag(config=True)
     status_file = Unicode("", help="Append the kernel's exit status here when it is seen dead.").tag(config=True)

@@ -27,17 +27,26 @@ from dataclasses import dataclass
 GiB = 1024 ** 3
 
 
+CELL_TIMEOUT = 60   # CPU seconds per cell: the course configuration's Execute.timeout (nbgrader_config.py)
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Limits applied to the grading of one submission."""
+    """Limits applied to the grading of one submission.
+
+    The one place their defaults live: the command line (``mixlearn-course autograde``), the Python
+    API (:class:`~mixlearn.course.options.AutogradeOptions`) and the kernel manager's configuration
+    (:class:`~mixlearn.course.kernel.SandboxedKernelManager`, used by plain ``nbgrader autograde``)
+    all read them from here.
+    """
 
     memory: int = 2 * GiB        # bytes of address space for the kernel (0 = unlimited)
     disk: int = GiB // 4         # bytes each writable place of the sandbox may hold (tmpfs: /tmp, /dev/shm, cwd)
     cpu: float = 600.0           # CPU seconds for the whole kernel process (0 = unlimited)
-    cell_timeout: int | None = None  # seconds per cell; None keeps the course's Execute.timeout
-    wall: float = 600.0          # seconds of wall time for the whole submission
-    nproc: int = 64              # processes the kernel may have alive at once
-    threads: int = 1             # BLAS/OpenMP threads inside the kernel
+    cell_timeout: int | None = None  # CPU seconds per cell; None keeps the course's Execute.timeout
+    wall: float = 900.0          # seconds of wall time for the whole submission (0 = unlimited)
+    nproc: int = 64              # processes the kernel may have alive at once (0 = no cap)
+    threads: int = 1             # BLAS/OpenMP threads inside the kernel (0 = leave as is)
 
     def describe_memory(self) -> str:
         return f"{self.memory / GiB:.3g} GiB"
@@ -56,6 +65,14 @@ def parse_size(text: str, option: str = "size") -> int:
     if value < 0:
         raise CourseError(f"{option} {text!r} is not a size: write e.g. 2G, 512M or a number of bytes")
     return value
+
+
+def format_size(n: int) -> str:
+    """The shortest of ``2G``, ``256M``, ``64K`` or a number of bytes that :func:`parse_size` reads back."""
+    for unit, factor in (("T", 1024 ** 4), ("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
+        if n and n % factor == 0:
+            return f"{n // factor}{unit}"
+    return str(n)
 
 
 # --------------------------------------------------------------------------- watchdog

@@ -21,16 +21,27 @@ def collect_stats(root: str, assignment: str, db_url: str | None = None) -> dict
     from nbgrader.api import Gradebook, MissingEntry
 
     from .gradebook import check_gradebook
+    from .grades import final_grades, refresh_late_penalties
 
-    _, coursedir = load_nbgrader_config(root, db_url=db_url)
-    check_gradebook(coursedir, assignment)
+    config, coursedir = load_nbgrader_config(root, db_url=db_url)
+    url = coursedir.db_url
+    nothing_yet = (f"nothing of {assignment!r} is graded yet: run `mixlearn-course autograde {assignment}` first "
+                   "(it records the assignment in the gradebook itself)")
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+        raise CourseError(nothing_yet)   # and no empty gradebook.db is left behind
+    try:
+        check_gradebook(coursedir, assignment)
+    except CourseError as exc:
+        if url.startswith("sqlite") and "is not in the gradebook" in str(exc):
+            raise CourseError(nothing_yet) from None
+        raise
     failures = read_failures(coursedir, assignment)
     on_disk = set(submitted_students(coursedir, assignment))
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:
             a = gb.find_assignment(assignment)
         except MissingEntry:
-            raise CourseError(f"assignment {assignment!r} is not in the gradebook") from None
+            raise CourseError(nothing_yet) from None
         tests = []  # autograded test cells, in notebook order
         for nb in a.notebooks:
             cells = sorted(nb.grade_cells, key=lambda c: _cell_order(nb, c.name))
@@ -38,35 +49,34 @@ def collect_stats(root: str, assignment: str, db_url: str | None = None) -> dict
                 if c.cell_type == "code":
                     tests.append({"notebook": nb.name, "cell": c.name, "max": float(c.max_score)})
         max_total = float(a.max_score)
-        all_students = {s.id for s in gb.students}
-        rows = {}
+        refresh_late_penalties(config, gb, assignment)   # due dates, extensions, manual grades since autograding
+        finals = final_grades(gb, assignment, sorted(on_disk))
+        manual = {}   # student -> [cells still to grade by hand]
+        cells_of = {}
         for sub in gb.assignment_submissions(assignment):
             grades = {(g.notebook.name, g.name): g for nb in sub.notebooks for g in nb.grades}
-            graded = any(g.auto_score is not None or g.manual_score is not None
-                         for g in grades.values())
-            rows[sub.student_id] = {
-                "student": sub.student_id,
-                "status": "graded" if graded else "not autograded",
-                "score": float(sub.score),
-                "max_score": max_total,
-                "needs_manual_grade": bool(sub.needs_manual_grade),
-                "cells": {(t["notebook"], t["cell"]): float(grades[(t["notebook"], t["cell"])].score)
-                          for t in tests if (t["notebook"], t["cell"]) in grades},
-                "reason": "",
-            }
+            cells_of[sub.student_id] = {(t["notebook"], t["cell"]): float(grades[(t["notebook"], t["cell"])].score)
+                                        for t in tests if (t["notebook"], t["cell"]) in grades}
+            left = [f"{nb}/{name}" for (nb, name), g in sorted(grades.items()) if g.needs_manual_grade]
+            if left:
+                manual[sub.student_id] = left
+    rows = {}
+    for s, fg in finals.items():
+        rows[s] = {"student": s, "status": fg.status, "score": fg.final, "raw_score": fg.raw,
+                   "late_penalty": fg.late_penalty, "seconds_late": fg.seconds_late, "max_score": max_total,
+                   "needs_manual_grade": fg.needs_manual_grade, "manual_left": manual.get(s, []),
+                   "cells": cells_of.get(s, {}) if fg.status == "graded" else {},
+                   "reason": {"not autograded": "submitted, not autograded yet",
+                              "missing": "no submission"}.get(fg.status, "")}
     for s, info in failures.items():
-        row = rows.setdefault(s, {"student": s, "score": None, "max_score": max_total,
-                                  "needs_manual_grade": False, "cells": {}, "reason": ""})
-        if row.get("status") != "graded":
+        row = rows.setdefault(s, {"student": s, "score": None, "raw_score": None, "late_penalty": 0.0,
+                                  "seconds_late": 0.0, "max_score": max_total, "needs_manual_grade": False,
+                                  "manual_left": [], "cells": {}, "reason": ""})
+        if not row.get("status", "").startswith("graded"):
             row["status"] = "failed"
         else:
             row["status"] = "graded (last regrade failed)"
         row["reason"] = info.get("reason", "")
-    for s in sorted((on_disk | all_students) - set(rows)):
-        rows[s] = {"student": s, "score": None, "max_score": max_total,
-                   "needs_manual_grade": False, "cells": {},
-                   "status": "not autograded" if s in on_disk else "missing",
-                   "reason": "submitted, not autograded yet" if s in on_disk else "no submission"}
     graded = [r for r in rows.values() if r["status"].startswith("graded")]
     for t in tests:
         key = (t["notebook"], t["cell"])
@@ -83,6 +93,7 @@ def collect_stats(root: str, assignment: str, db_url: str | None = None) -> dict
         "rows": [rows[s] for s in sorted(rows)],
         "n_graded": len(graded),
         "mean_score": sum(totals) / len(totals) if totals else float("nan"),
+        "manual": manual,
         "coursedir": coursedir,
     }
 
@@ -117,7 +128,10 @@ def _plots(stats) -> dict:
             ax.set_xticks(range(int(mx) + 1))
         else:
             ax.hist(totals, bins=20, range=(0, mx), color="#4c72b0", edgecolor="white")
-    ax.set_xlabel("total score")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # students come in whole numbers
+    ax.set_xlabel("final score (after late penalties)")
     ax.set_ylabel("students")
     ax.set_title(f"Score distribution ({len(totals)} graded)")
     out["distribution"] = _png(fig)
@@ -155,12 +169,13 @@ def write_csv(stats, path: str) -> None:
     keys = [(t["notebook"], t["cell"]) for t in stats["tests"]]
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["student", "status", "score", "max_score", "needs_manual_grade"]
-                   + [f"{nb}/{cell}" for nb, cell in keys] + ["reason"])
+        w.writerow(["student", "status", "score", "max_score", "raw_score", "late_penalty", "seconds_late",
+                    "needs_manual_grade", "cells_to_grade_by_hand"] + [f"{nb}/{cell}" for nb, cell in keys] + ["reason"])
         for r in stats["rows"]:
             w.writerow([r["student"], r["status"],
                         "" if r["score"] is None else repr(r["score"]), repr(r["max_score"]),
-                        int(r["needs_manual_grade"])]
+                        "" if r["raw_score"] is None else repr(r["raw_score"]), repr(r["late_penalty"]),
+                        repr(r["seconds_late"]), int(r["needs_manual_grade"]), len(r["manual_left"])]
                        + [repr(r["cells"][k]) if k in r["cells"] else "" for k in keys]
                        + [r["reason"]])
 
@@ -205,7 +220,19 @@ def render_html(stats, plots) -> str:
     for t in hardest:
         parts.append(f"<li>{e(t['cell'])} ({e(t['notebook'])}): passed by "
                      f"{_fmt(100 * t['pass_rate'])}%, mean {_fmt(t['mean'])} of {_fmt(t['max'])}</li>")
-    parts.append("</ol><h2>Failed or missing submissions</h2>")
+    parts.append("</ol><h2>Left to grade by hand</h2>")
+    if stats["manual"]:
+        parts.append("<p>Written answers (and other cells graded by hand) that have no grade yet; their points "
+                     "are not in the totals below. Grade them in formgrader (<code>jupyter lab</code>, "
+                     "Nbgrader &rarr; Manage Assignments &rarr; Manual Grading), then run the report again.</p>"
+                     "<table id='manual'><tr><th>student</th><th>cells</th></tr>")
+        for s, cells in sorted(stats["manual"].items()):
+            parts.append(f"<tr data-student='{e(s)}'><td>{e(s)}</td><td style='text-align:left'>"
+                         f"{e(', '.join(cells))}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p id='manual-none'>Nothing: every cell has a grade.</p>")
+    parts.append("<h2>Failed or missing submissions</h2>")
     if problems:
         parts.append("<table id='problems'><tr><th>student</th><th>status</th><th>reason</th></tr>")
         for r in problems:
@@ -214,12 +241,15 @@ def render_html(stats, plots) -> str:
         parts.append("</table>")
     else:
         parts.append("<p>None.</p>")
-    parts.append("<h2>All students</h2><table id='students'><tr><th>student</th><th>status</th>"
-                 "<th>score</th></tr>")
+    parts.append("<h2>All students</h2><p>The score is the final number, as <code>nbgrader export</code> "
+                 "writes it: the cells' points minus the late penalty, never below 0.</p>"
+                 "<table id='students'><tr><th>student</th><th>status</th><th>score</th><th>before penalty</th>"
+                 "<th>late penalty</th></tr>")
     for r in stats["rows"]:
         score = "" if r["score"] is None else repr(r["score"])
         parts.append(f"<tr data-student='{e(r['student'])}' data-score='{score}'>"
-                     f"<td>{e(r['student'])}</td><td>{e(r['status'])}</td><td>{_fmt(r['score'], 4)}</td></tr>")
+                     f"<td>{e(r['student'])}</td><td>{e(r['status'])}</td><td>{_fmt(r['score'], 4)}</td>"
+                     f"<td>{_fmt(r['raw_score'], 4)}</td><td>{_fmt(r['late_penalty'] or None, 4)}</td></tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts)
 

@@ -255,6 +255,9 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg) ->
             reason = (f"memory limit exceeded ({lim.describe_memory()}): MemoryError in "
                       + "; ".join(mem))[:400]
     if reason is not None:
+        # paths as the instructor knows them: relative to the course, not the worker's private folder
+        for folder in (os.path.realpath(work), work, os.path.realpath(settings.root), settings.root):
+            reason = reason.replace(folder + os.sep, "")
         result.reason = reason
         klog = os.path.join(work, "kernel.log")
         if os.path.exists(klog):
