@@ -132,7 +132,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.sandbox:
             # where the kernel's own interpreter imports mixlearn from (not where this process does)
             kernel = _sandbox.locate(cmd[0])
-            edition = (_sandbox.student_edition(switched_off=tuple(self.switched_off), package_dir=kernel.mixlearn)
+            edition = (_sandbox.student_edition(switched_off=tuple(self.switched_off), package_dir=kernel.mixlearn,
+                                                python=kernel.python)
                        if self.student_edition else None)
             spec = _sandbox.SandboxSpec(
                 workdir=os.path.join(self._base, "work"), mountpoint=self._mountpoint,

@@ -130,7 +130,44 @@ def _process_table() -> dict[int, int]:
     return table
 
 
+def _children(pid: int) -> list[int] | None:
+    """Children of *pid* from ``/proc/<pid>/task/*/children`` (None when the kernel does not offer
+    the file); reading a few small files instead of every process's ``stat``."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    out = []
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                out.extend(int(x) for x in fh.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
+                continue            # the thread ended meanwhile
+            return None             # no children files on this kernel
+        except OSError:
+            continue
+    return out
+
+
 def descendants(root: int) -> list[int]:
+    """Every live descendant of *root* (walking the children lists; the whole process table
+    when the kernel has no children files)."""
+    out, stack, seen = [], [root], {root}
+    while stack:
+        kids = _children(stack.pop())
+        if kids is None:
+            return _descendants_by_table(root)
+        for child in kids:
+            if child not in seen:
+                seen.add(child)
+                out.append(child)
+                stack.append(child)
+    return out
+
+
+def _descendants_by_table(root: int) -> list[int]:
     table = _process_table()
     children: dict[int, list[int]] = {}
     for pid, ppid in table.items():

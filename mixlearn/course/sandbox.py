@@ -27,6 +27,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -201,7 +202,8 @@ def _package_fingerprint(package_dir: str, switched_off=()) -> str:
     return h.hexdigest()[:16]
 
 
-def student_edition(cache_root: str | None = None, switched_off=(), package_dir: str | None = None) -> str:
+def student_edition(cache_root: str | None = None, switched_off=(), package_dir: str | None = None,
+                    python: str | None = None) -> str:
     """Path of an up-to-date student edition of mixlearn (built once, then cached) made from
     *package_dir* (default: the copy this process imports; the sandbox passes the copy the kernel's
     own interpreter imports), with the assignment's own *switched_off* functions emptied too (see
@@ -216,6 +218,13 @@ def student_edition(cache_root: str | None = None, switched_off=(), package_dir:
     if not os.path.isdir(dest):
         tmp = tempfile.mkdtemp(dir=cache_root)
         build_student_edition(package_dir, os.path.join(tmp, "mixlearn"), switched_off)
+        if python:   # byte-compiled once here: the sandbox is read-only, every kernel would compile it again
+            subprocess.run([python, "-s", "-m", "compileall", "-q", os.path.join(tmp, "mixlearn")],
+                           capture_output=True, env={"PATH": SANDBOX_ENV["PATH"]}, cwd="/", timeout=300)
+            for base, _dirs, files in os.walk(os.path.join(tmp, "mixlearn")):
+                os.chmod(base, 0o755)
+                for name in files:
+                    os.chmod(os.path.join(base, name), 0o644)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         try:
             os.rename(os.path.join(tmp, "mixlearn"), dest)
@@ -530,7 +539,10 @@ def verify(spec: SandboxSpec, bwrap: str | None = None) -> None:
     imported from, the hidden packages switched off, an unprivileged user without capabilities.
     Raise :class:`SandboxUnavailable` naming what is wrong before any student code runs."""
     kernel = spec.kernel or locate()
-    key = (kernel.python, spec.student_edition, tuple(spec.protected), os.geteuid())
+    # what the check depends on: the interpreter, the edition and the folders mounted for it (not
+    # the protected folders themselves: each submission's private course folder is one of them)
+    key = (kernel.python, spec.student_edition, tuple(_python_paths(kernel, spec.protected)), spec.disk,
+           os.geteuid())
     if key in _VERIFIED:
         return
     with tempfile.TemporaryDirectory(prefix="mlsbx-check-") as tmp:

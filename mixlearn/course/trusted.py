@@ -172,6 +172,10 @@ class TrustedExecute(Execute):
         super().__init__(*args, **kwargs)
         # widget state recorded from the kernel would be a channel out of the sandbox
         self.store_widget_state = False
+        # the kernel's state is discarded once the verdicts are in: kill it at once (bubblewrap's
+        # process 1 and with it every process of the submission) rather than ask it to shut down
+        # and poll for its exit
+        self.shutdown_kernel = "immediate"
         self._hidden_from = None
         self._cell_index = -1
         self._linked_files = []
