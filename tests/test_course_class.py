@@ -34,13 +34,7 @@ N_ORDINARY, UNSAFE = synth.N_ORDINARY, set(synth.UNSAFE)
 NBGRADER_FAILS = {"x_invalid_json", "x_kernel_killer"}
 
 
-def course_cli(root, *args, timeout=600):
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "mixlearn.course", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+course_cli = synth.course_cli
 
 
 def course_popen(root, *args):

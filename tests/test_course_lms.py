@@ -74,12 +74,7 @@ CANVAS_DOWNLOAD = ["lovelaceada_1001_9001_toy.ipynb", "babbagebob_LATE_1002_9002
 
 
 def course_cli(root, *args, timeout=300):
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "mixlearn.course", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return synth.course_cli(root, *args, timeout=timeout)
 
 
 def export_cli(root, *args):

@@ -19,14 +19,7 @@ from tests.course_support import synth  # noqa: E402
 
 @pytest.fixture
 def course(tmp_path):
-    root = tmp_path / "course"
-    (root / "source" / synth.ASSIGNMENT).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text(synth.CONFIG.format(timeout=5))
-    import nbformat
-
-    nbformat.write(synth.source_notebook(), str(root / "source" / synth.ASSIGNMENT / "toy.ipynb"))
-    synth.write_checks(str(root))
-    return root
+    return synth.course_folder(tmp_path / "course")
 
 
 @pytest.mark.parametrize("args, words", [

@@ -66,11 +66,7 @@ def _nbgrader(cwd, *args):
 @pytest.fixture
 def toy(tmp_path):
     """The synthetic one-assignment course (source/toy), with its checks."""
-    root = tmp_path / "course"
-    (root / "source" / synth.ASSIGNMENT).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text(synth.CONFIG.format(timeout=5))
-    nbformat.write(synth.source_notebook(), str(root / "source" / synth.ASSIGNMENT / "toy.ipynb"))
-    synth.write_checks(str(root))
+    root = synth.course_folder(tmp_path / "course")
     synth.write_submission(str(root), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
     return root
 

@@ -101,13 +101,8 @@ def test_prefork_is_gone():
 # ----------------------------------------------------------------------- a class of the toy course
 @pytest.fixture
 def course(tmp_path):
-    root = tmp_path / "course"
-    (root / "source" / synth.ASSIGNMENT).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text(synth.CONFIG.format(timeout=5))
-    nbformat.write(synth.source_notebook(), str(root / "source" / synth.ASSIGNMENT / "toy.ipynb"))
-    synth.write_checks(str(root))
     (tmp_path / "tmp").mkdir()
-    return root
+    return synth.course_folder(tmp_path / "course")
 
 
 def _cli(course, *args):

@@ -410,6 +410,20 @@ def _describe(v):
     return f"{type(v).__name__} {str(v)[:60]!r}"
 
 
+def tol_between(changes, rng, first=3, last=8, margin=1.5):
+    """For a case on an EM loop's stopping rule: ``(stop, tol)`` with *stop* drawn from *rng* in
+    ``first..last`` and *tol* between the change of the log-likelihood at iteration *stop* (the
+    first below tol) and the smallest earlier change (their geometric mean; the two at least
+    *margin* apart and the smaller above 1e-10, so that rounding cannot decide where a correct loop
+    stops), or None when *changes* (``|diff|`` of the log-likelihoods) offer no such pair: draw
+    another path."""
+    stop = int(rng.integers(first, last + 1))
+    above, below = float(np.min(changes[: stop - 1])), float(changes[stop - 1])
+    if below > 1e-10 and above > margin * below:
+        return stop, float(np.sqrt(above * below))
+    return None
+
+
 def expect_close(actual, expected, what, rtol=1e-6, atol=1e-9):
     """Fail with a sentence saying what was expected unless *actual* equals *expected* up to rounding."""
     expected = np.asarray(expected, dtype=float)

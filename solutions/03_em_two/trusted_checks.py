@@ -12,7 +12,7 @@ here with the real mixlearn.
 import numpy as np
 
 import mixlearn as ml
-from mixlearn.course.checks import as_array, as_tuple, check, expect, expect_close
+from mixlearn.course.checks import as_array, as_tuple, check, expect, expect_close, tol_between
 
 
 def _marble_oracle(x, pi, p1, p2):
@@ -200,12 +200,10 @@ def _stopping_case(t, r):
         p1, p2 = _factories(r, 0.3)
         x = _interior_bag(r, int(r.integers(300, 800)), float(r.uniform(0.2, 0.8)), p1, p2)
         pis, lls = _em_path(x, p1, p2, float(r.choice([r.uniform(0.02, 0.1), r.uniform(0.9, 0.98)])), 40)
-        changes = np.abs(np.diff(lls)) / x.size
-        stop = int(r.integers(3, 9))  # the iteration after which em_two should stop
-        above, below = changes[: stop - 1].min(), changes[stop - 1]
-        if below > 1e-10 and above > 1.5 * below:
+        found = tol_between(np.abs(np.diff(lls)) / x.size, r)   # em_two should stop after iteration `stop`
+        if found:
             break
-    tol = float(np.sqrt(above * below))
+    stop, tol = found
 
     def judge(got):
         pi, history = as_tuple(got, 2, "em_two should return a pair (pi, log_likelihoods).")

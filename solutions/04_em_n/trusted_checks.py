@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 import mixlearn as ml
-from mixlearn.course.checks import Dist, as_array, as_tuple, build, check, expect, expect_close
+from mixlearn.course.checks import Dist, as_array, as_tuple, build, check, expect, expect_close, tol_between
 
 
 def _matrix_oracle(x, comps):
@@ -174,12 +174,10 @@ def _stopping_case(t, r):
         w0 = r.dirichlet(np.ones(3))
         path = _em_oracle(x, comps, weights_init=w0, max_iter=40, tol=0.0).history["weights"]
         lls = np.array([ml.mixture_logpdf(x, w, build(comps)).mean() for w in path])
-        changes = np.abs(np.diff(lls))
-        stop = int(r.integers(3, 9))  # the iteration after which em_n should stop
-        above, below = changes[: stop - 1].min(), changes[stop - 1]
-        if below > 1e-10 and above > 1.5 * below:
+        found = tol_between(np.abs(np.diff(lls)), r)   # em_n should stop after iteration `stop`
+        if found:
             break
-    tol = float(np.sqrt(above * below))
+    stop, tol = found
 
     def judge(got):
         weights, history = as_tuple(got, 2, "em_n should return a pair (weights, log_likelihoods).")

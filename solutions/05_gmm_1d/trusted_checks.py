@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 import mixlearn as ml
-from mixlearn.course.checks import as_array, as_tuple, check, expect, expect_close
+from mixlearn.course.checks import as_array, as_tuple, check, expect, expect_close, tol_between
 
 
 def _components(means, variances):
@@ -193,12 +193,10 @@ def _stopping_case(t, r):
         x, start = _separated_sample(r, 2, int(r.integers(400, 900)))
         start = (r.dirichlet(np.ones(2)), start[1] + r.uniform(-1.5, 1.5, 2), start[2])
         lls, _ = _em_path(x, start, 12)
-        changes = np.abs(np.diff(lls))
-        stop = int(r.integers(3, 9))  # the iteration after which fit_gmm_1d should stop
-        above, below = changes[: stop - 1].min(), changes[stop - 1]
-        if below > 1e-10 and above > 1.5 * below:
+        found = tol_between(np.abs(np.diff(lls)), r)   # fit_gmm_1d should stop after iteration `stop`
+        if found:
             break
-    tol = float(np.sqrt(above * below))
+    stop, tol = found
     params = _em_path(x, start, stop)[1]
 
     def judge(fit):

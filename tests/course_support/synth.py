@@ -105,15 +105,32 @@ def source_notebook():
     return nb
 
 
-def make_course(root: str, timeout: int = 3) -> str:
-    """Create the course, record the assignment in the gradebook and release it."""
+def course_folder(root, timeout: int = 5):
+    """The course's files only (configuration, source notebook, trusted checks): nothing released or
+    recorded in a gradebook yet."""
     os.makedirs(os.path.join(root, "source", ASSIGNMENT), exist_ok=True)
     with open(os.path.join(root, "nbgrader_config.py"), "w") as fh:
         fh.write(CONFIG.format(timeout=timeout))
     nbformat.write(source_notebook(), os.path.join(root, "source", ASSIGNMENT, NOTEBOOK + ".ipynb"))
     write_checks(root)
+    return root
+
+
+def make_course(root: str, timeout: int = 3) -> str:
+    """Create the course, record the assignment in the gradebook and release it."""
+    course_folder(root, timeout)
     run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     return root
+
+
+def course_cli(root, *args, timeout=600):
+    """``mixlearn-course ARGS`` in a new interpreter, in the course folder *root*."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "mixlearn.course", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def run_nbgrader(root, *args, check=True):
