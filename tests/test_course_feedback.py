@@ -212,11 +212,15 @@ def test_late_penalty_total_is_the_final_grade(course):
     text = html.unescape(re.sub(r"<[^>]+>", "", lena))
     assert "Submitted late: 6.0 points minus a late submission penalty of 6.0 = 0.0" in " ".join(text.split())
     assert "Late submission penalty (Score: -6.0)" in text
-    # nbgrader keeps the penalty of autograding: a manual grade entered later adds to the final number
+    # nbgrader stores the penalty of autograding (6.0), so a manual grade entered later would add to
+    # the final number; feedback brings the penalty up to date first (grades.refresh_late_penalties):
+    # late with penalty "zero" stays 0 whatever is graded by hand
     set_grade(course, "lena", "explain", 1.0)
     assert feedback(course).written == ["lena"]
-    assert total(page(course, "lena")) == (finals(course)["lena"].final, 7.0, "") == (1.0, 7.0, "")
-    # ... and a grade taken back never makes it negative (nbgrader's GetGrades alone would show -2.0)
+    assert total(page(course, "lena")) == (finals(course)["lena"].final, 7.0, "") == (0.0, 7.0, "")
+    assert finals(course)["lena"].late_penalty == 7.0
+    # ... and a grade taken back never makes it negative (nbgrader's GetGrades alone would show -2.0
+    # with the stored penalty)
     set_grade(course, "lena", "test_mean", 0.0)
     assert feedback(course).written == ["lena"]
     assert finals(course)["lena"].final == 0.0 and total(page(course, "lena"))[0] == 0.0
