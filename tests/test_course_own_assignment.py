@@ -28,6 +28,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 pytest.importorskip("nbgrader")
 
 from exercise_support import ASSIGNMENTS, load_script  # noqa: E402
+from redteam.harness import auto_scores  # noqa: E402
 
 from mixlearn.course import authoring  # noqa: E402
 from mixlearn.course.checks import build, load_checks, prepare  # noqa: E402
@@ -365,21 +366,6 @@ def _answered(release, **answers):
     return nb
 
 
-def _scores(course, students):
-    from nbgrader.api import Gradebook, MissingEntry
-
-    out = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="mixlearn") as gb:
-        for s in students:
-            try:
-                nb = gb.find_submission_notebook(A, A, s)
-            except MissingEntry:
-                out[s] = {}
-                continue
-            out[s] = {g.name: float(g.auto_score or 0.0) for g in nb.grades if g.cell.cell_type == "code"}
-    return out
-
-
 @pytest.fixture(scope="module")
 def own_course(tmp_path_factory):
     """A course folder of its own (the course's nbgrader_config.py and nothing else of the checkout),
@@ -438,7 +424,7 @@ def test_a_class_of_the_new_assignment_is_graded(own_course, tmp_path):
     r = _course_cli(course, "autograde", A, "--jobs", "4", "--no-progress")
     assert r.returncode == 0, r.stderr[-4000:]
     assert "has checks for" not in r.stderr and "CourseDirectory.ignore" not in r.stderr, r.stderr[-2000:]
-    scores = _scores(course, ["model", "stub", "wrong_mean", "shortcut"])
+    scores = auto_scores(course, ["model", "stub", "wrong_mean", "shortcut"], assignment=A)
     assert scores["model"] == POINTS
     assert scores["stub"] == {"test_weighted_mean": 0.0, "test_draw_components": 0.0}
     assert scores["wrong_mean"] == {"test_weighted_mean": 0.0, "test_draw_components": 3.0}

@@ -9,7 +9,7 @@ plain ``nbgrader autograde`` uses), the rest are defined here once.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from .common import CourseError
 from .limits import Limits, parse_size
@@ -78,7 +78,3 @@ def from_args(args) -> AutogradeOptions:
                             progress=not args.no_progress, sandbox=not args.no_sandbox, db_url=args.db,
                             scheduler=args.scheduler)
 
-
-def limit_defaults() -> dict:
-    """``{field: default}`` of :class:`Limits`, for the command line's defaults and help."""
-    return {f.name: f.default for f in fields(Limits)}

@@ -141,8 +141,10 @@ def stub_rules(switched_off=()) -> dict:
     return rules
 
 
-def build_student_edition(package_dir: str, dest: str, switched_off=()) -> str:
-    """Write the student edition of the mixlearn package found in *package_dir* into *dest*."""
+def build_student_edition(package_dir: str, dest: str, switched_off=(), python: str | None = None) -> str:
+    """Write the student edition of the mixlearn package found in *package_dir* into *dest*,
+    byte-compiled by *python* when given (the sandbox is read-only: every kernel would compile it
+    again)."""
     shutil.copytree(package_dir, dest, ignore=lambda d, names: [
         n for n in names if n in LEFT_OUT and os.path.samefile(d, package_dir) or n == "__pycache__"])
     for module in STUB_MODULES:
@@ -163,6 +165,9 @@ def build_student_edition(package_dir: str, dest: str, switched_off=()) -> str:
                 fh.write(STUDENT_MIXTURE_LOGPDF)
     with open(os.path.join(dest, "__init__.py"), "a") as fh:
         fh.write(EDITION_MARK)
+    if python:
+        subprocess.run([python, "-s", "-m", "compileall", "-q", dest], capture_output=True,
+                       env={"PATH": SANDBOX_ENV["PATH"]}, cwd="/", timeout=300)
     # readable by the kernel's unprivileged user, writable by nobody but its owner
     for base, _dirs, files in os.walk(dest):
         os.chmod(base, 0o755)
@@ -217,14 +222,7 @@ def student_edition(cache_root: str | None = None, switched_off=(), package_dir:
         _write_switched_off_package(os.path.join(cache_root, "switched-off"))
     if not os.path.isdir(dest):
         tmp = tempfile.mkdtemp(dir=cache_root)
-        build_student_edition(package_dir, os.path.join(tmp, "mixlearn"), switched_off)
-        if python:   # byte-compiled once here: the sandbox is read-only, every kernel would compile it again
-            subprocess.run([python, "-s", "-m", "compileall", "-q", os.path.join(tmp, "mixlearn")],
-                           capture_output=True, env={"PATH": SANDBOX_ENV["PATH"]}, cwd="/", timeout=300)
-            for base, _dirs, files in os.walk(os.path.join(tmp, "mixlearn")):
-                os.chmod(base, 0o755)
-                for name in files:
-                    os.chmod(os.path.join(base, name), 0o644)
+        build_student_edition(package_dir, os.path.join(tmp, "mixlearn"), switched_off, python)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         try:
             os.rename(os.path.join(tmp, "mixlearn"), dest)
