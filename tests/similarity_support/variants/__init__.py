@@ -1,0 +1,1 @@
+"""One module per assignment: ``ASSIGNMENT`` and ``VARIANTS = {grade_id: [answer cell source, ...]}``."""
