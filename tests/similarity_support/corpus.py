@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-ASSIGNMENTS = ("01_sampling", "02_posteriors", "03_em_two")  # TEMP
+ASSIGNMENTS = ("01_sampling", "02_posteriors", "03_em_two", "04_em_n", "05_gmm_1d", "06_gmm_missing")
 
 
 def load(assignment):
@@ -45,8 +45,10 @@ def _codewords(n_cells, q):
     if p < n_cells:
         return []
     k = n_cells - distance + 1
-    return [tuple(sum(c * t**j for j, c in enumerate(coeffs)) % p for t in range(n_cells))
-            for coeffs in itertools.product(range(p), repeat=k)]
+    return [
+        tuple(sum(c * t**j for j, c in enumerate(coeffs)) % p for t in range(n_cells))
+        for coeffs in itertools.product(range(p), repeat=k)
+    ]
 
 
 def capacity(assignment):
@@ -67,12 +69,13 @@ def students(assignment, n, seed):
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"n should be a non-negative integer; got {n!r}.")
     if n > len(words):
-        raise ValueError(f"n = {n} students is more than the {len(words)} that the variants of {assignment} allow "
-                         f"(any two must differ in at least half of its {len(grade_ids)} answer cells); "
-                         "write more variants or ask for fewer students.")
+        raise ValueError(
+            f"n = {n} students is more than the {len(words)} that the variants of {assignment} allow "
+            f"(any two must differ in at least half of its {len(grade_ids)} answer cells); "
+            "write more variants or ask for fewer students."
+        )
     rng = np.random.default_rng(seed)
     # which variant each symbol stands for, per cell (relabelling keeps the distances)
     symbol_to_variant = {g: rng.permutation(len(variants[g]))[:q] for g in grade_ids}
     chosen = rng.permutation(len(words))[:n]
-    return [{g: variants[g][int(symbol_to_variant[g][words[i][j]])] for j, g in enumerate(grade_ids)}
-            for i in chosen]
+    return [{g: variants[g][int(symbol_to_variant[g][words[i][j]])] for j, g in enumerate(grade_ids)} for i in chosen]

@@ -12,12 +12,12 @@ VARIANTS: dict[str, list[str]] = {
                 # P(red) = p2 + pi (p1 - p2): start from factory 2 and shift towards factory 1
                 return p2 + np.asarray(pi, dtype=float) * (p1 - p2)
         '''),
-        dedent('''\
+        dedent("""\
             def p_red(pi, p1, p2):
                 weights = np.stack([np.asarray(pi, dtype=float), 1.0 - np.asarray(pi, dtype=float)])
                 reds = np.array([p1, p2])
                 return np.tensordot(reds, weights, axes=1)  # sum over the two factories
-        '''),
+        """),
         dedent('''\
             def p_red(pi, p1, p2):
                 """Probability that a marble drawn from the bag is red."""
@@ -28,7 +28,7 @@ VARIANTS: dict[str, list[str]] = {
                     return float(one_bag(pi))
                 return np.array([one_bag(s) for s in np.ravel(pi)]).reshape(np.shape(pi))
         '''),
-        dedent('''\
+        dedent("""\
             def p_red(pi, p1, p2):
                 # law of total probability, computed in log space
                 pi = np.asarray(pi, dtype=float)
@@ -36,7 +36,7 @@ VARIANTS: dict[str, list[str]] = {
                     log_red_1 = np.log(pi) + np.log(p1)
                     log_red_2 = np.log1p(-pi) + np.log(p2)
                 return np.exp(np.logaddexp(log_red_1, log_red_2))
-        '''),
+        """),
         dedent('''\
             def p_red(pi, p1, p2):
                 """Probability that a marble drawn from the bag is red."""
@@ -53,13 +53,13 @@ VARIANTS: dict[str, list[str]] = {
                 x = rng.binomial(1, np.where(c == 1, p2, p1))
                 return x, c
         '''),
-        dedent('''\
+        dedent("""\
             def sample_marbles(n, pi, p1, p2, rng):
                 factory = rng.choice(2, size=n, p=[pi, 1 - pi])
                 red_prob = np.array([p1, p2])[factory]
                 colour = (rng.uniform(size=n) < red_prob).astype(np.int64)
                 return colour, factory
-        '''),
+        """),
         dedent('''\
             def sample_marbles(n, pi, p1, p2, rng):
                 """Simulate n marbles; return (x, c): colours (1 = red) and factories (0 = factory 1)."""
@@ -76,7 +76,7 @@ VARIANTS: dict[str, list[str]] = {
                         colours[i] = 1 if u_colour < p2 else 0
                 return colours, factories
         '''),
-        dedent('''\
+        dedent("""\
             def sample_marbles(n, pi, p1, p2, rng):
                 from_second = rng.random(n) < 1 - pi
                 c = from_second.astype(int)
@@ -85,7 +85,7 @@ VARIANTS: dict[str, list[str]] = {
                 x[~from_second] = u[~from_second] < p1
                 x[from_second] = u[from_second] < p2
                 return x, c
-        '''),
+        """),
         dedent('''\
             def sample_marbles(n, pi, p1, p2, rng):
                 """Simulate n marbles; return (x, c): colours (1 = red) and factories (0 = factory 1)."""
@@ -109,7 +109,7 @@ VARIANTS: dict[str, list[str]] = {
                 with np.errstate(invalid="ignore", divide="ignore"):
                     return np.where(counts > 0, reds / counts, np.nan)
         '''),
-        dedent('''\
+        dedent("""\
             def red_fraction_by_factory(x, c):
                 total = [0, 0]
                 red = [0, 0]
@@ -120,7 +120,7 @@ VARIANTS: dict[str, list[str]] = {
                 for k in (0, 1):
                     result.append(red[k] / total[k] if total[k] > 0 else float("nan"))
                 return np.array(result)
-        '''),
+        """),
         dedent('''\
             def _mean_or_nan(values):
                 # the average of a possibly empty group of 0/1 colours
@@ -132,7 +132,7 @@ VARIANTS: dict[str, list[str]] = {
                 colours, factories = np.asarray(x), np.asarray(c)
                 return np.array([_mean_or_nan(colours[factories == f]) for f in range(2)], dtype=float)
         '''),
-        dedent('''\
+        dedent("""\
             def red_fraction_by_factory(x, c):
                 x = np.asarray(x, dtype=float)
                 c = np.asarray(c)
@@ -142,7 +142,7 @@ VARIANTS: dict[str, list[str]] = {
                 out = np.full(2, np.nan)
                 np.divide(sums, sizes, out=out, where=sizes > 0)
                 return out
-        '''),
+        """),
         dedent('''\
             def red_fraction_by_factory(x, c):
                 """[fraction red among factory-1 marbles, fraction red among factory-2 marbles] (nan if none)."""
@@ -173,7 +173,7 @@ VARIANTS: dict[str, list[str]] = {
                 se = math.sqrt(p * (1 - p) / n)
                 return (sum(x) / n - p) / se
         '''),
-        dedent('''\
+        dedent("""\
             def z_score(x, pi, p1, p2):
                 # in counts: (reds - n p) / sqrt(n p (1 - p)), the same ratio
                 x = np.asarray(x)
@@ -181,7 +181,7 @@ VARIANTS: dict[str, list[str]] = {
                 q = pi * p1 + (1 - pi) * p2
                 reds = np.count_nonzero(x == 1)
                 return (reds - n * q) / np.sqrt(n * q * (1 - q))
-        '''),
+        """),
         dedent('''\
             from scipy import stats
 
@@ -192,7 +192,7 @@ VARIANTS: dict[str, list[str]] = {
                 observed = np.mean(x)
                 return (observed - one_marble.mean()) / (one_marble.std() / np.sqrt(np.size(x)))
         '''),
-        dedent('''\
+        dedent("""\
             def z_score(x, pi, p1, p2):
                 red_count = 0
                 total = 0
@@ -202,7 +202,7 @@ VARIANTS: dict[str, list[str]] = {
                 expected = p_red(pi, p1, p2)
                 standard_error = np.sqrt(expected * (1 - expected) / total)
                 return (red_count / total - expected) / standard_error
-        '''),
+        """),
         dedent('''\
             def z_score(x, pi, p1, p2):
                 """(observed fraction red - P(red)) / standard error."""

@@ -6,7 +6,7 @@ ASSIGNMENT = "02_posteriors"
 
 VARIANTS: dict[str, list[str]] = {
     "marble_posterior": [
-        dedent('''\
+        dedent("""\
             def marble_posterior(x, pi, p1, p2):
                 # Bernoulli likelihood written as p^x (1 - p)^(1 - x)
                 x = np.asarray(x)
@@ -14,7 +14,7 @@ VARIANTS: dict[str, list[str]] = {
                 lik2 = p2**x * (1 - p2) ** (1 - x)
                 numerator = pi * lik1
                 return numerator / (numerator + (1 - pi) * lik2)
-        '''),
+        """),
         dedent('''\
             def marble_posterior(x, pi, p1, p2):
                 """P(factory 1 | colour) for every marble."""
@@ -27,7 +27,7 @@ VARIANTS: dict[str, list[str]] = {
                     answers.append(a / (a + b))
                 return np.array(answers)
         '''),
-        dedent('''\
+        dedent("""\
             from scipy import stats
 
 
@@ -35,7 +35,7 @@ VARIANTS: dict[str, list[str]] = {
                 prior_times_likelihood = [pi * stats.bernoulli.pmf(x, p1), (1 - pi) * stats.bernoulli.pmf(x, p2)]
                 evidence = prior_times_likelihood[0] + prior_times_likelihood[1]
                 return prior_times_likelihood[0] / evidence
-        '''),
+        """),
         dedent('''\
             def marble_posterior(x, pi, p1, p2):
                 """Posterior of factory 1 through the odds: 1 / (1 + prior odds of 2 x likelihood ratio)."""
@@ -45,7 +45,7 @@ VARIANTS: dict[str, list[str]] = {
                     oddsAgainst = (1 - pi) / pi if pi > 0 else np.inf
                 return 1.0 / (1.0 + oddsAgainst * ratio2to1)
         '''),
-        dedent('''\
+        dedent("""\
             from scipy.special import expit
 
 
@@ -56,7 +56,7 @@ VARIANTS: dict[str, list[str]] = {
                     log_a = np.log(pi) + np.where(red, np.log(p1), np.log1p(-p1))
                     log_b = np.log1p(-pi) + np.where(red, np.log(p2), np.log1p(-p2))
                 return expit(log_a - log_b)
-        '''),
+        """),
         dedent('''\
             def marble_posterior(x, pi, p1, p2):
                 """P(factory 1 | colour) for every marble."""
@@ -78,7 +78,7 @@ VARIANTS: dict[str, list[str]] = {
                 log_joint = np.log(weights) + stats.norm.logpdf(x, loc=means, scale=stds)
                 return np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
         '''),
-        dedent('''\
+        dedent("""\
             def gaussian_posterior(x, weights, means, stds):
                 x = np.asarray(x, dtype=float)
                 columns = []
@@ -88,7 +88,7 @@ VARIANTS: dict[str, list[str]] = {
                 # subtract the largest term of each row before exponentiating (no overflow, no 0/0)
                 shifted = np.exp(log_joint - log_joint.max(axis=1, keepdims=True))
                 return shifted / shifted.sum(axis=1, keepdims=True)
-        '''),
+        """),
         dedent('''\
             from scipy.special import softmax
 
@@ -99,7 +99,7 @@ VARIANTS: dict[str, list[str]] = {
                 scores = np.log(np.asarray(weights, dtype=float) / np.asarray(stds)) - z**2 / 2
                 return softmax(scores, axis=1)  # the constant log(sqrt(2 pi)) cancels
         '''),
-        dedent('''\
+        dedent("""\
             def log_gauss(value, mu, sigma):
                 return -0.5 * np.log(2 * np.pi * sigma**2) - 0.5 * ((value - mu) / sigma) ** 2
 
@@ -111,7 +111,7 @@ VARIANTS: dict[str, list[str]] = {
                     logs = np.array([np.log(weights[k]) + log_gauss(x[i], means[k], stds[k]) for k in range(n_comp)])
                     resp[i] = np.exp(logs - np.logaddexp.reduce(logs))
                 return resp
-        '''),
+        """),
         dedent('''\
             def gaussian_posterior(x, weights, means, stds):
                 """Responsibilities (N, K) of K Gaussian components for the points x."""
@@ -122,7 +122,7 @@ VARIANTS: dict[str, list[str]] = {
                 logp = logw - 0.5 * np.log(2 * np.pi * var) - diff**2 / (2 * var)
                 return np.exp(logp - np.logaddexp.reduce(logp, axis=1, keepdims=True))
         '''),
-        dedent('''\
+        dedent("""\
             def _row_normalise_in_log_space(log_values):
                 biggest = np.max(log_values, axis=1, keepdims=True)
                 log_total = biggest + np.log(np.sum(np.exp(log_values - biggest), axis=1, keepdims=True))
@@ -136,7 +136,7 @@ VARIANTS: dict[str, list[str]] = {
                 log_densities = -np.log(component_stds) - 0.5 * np.log(2 * np.pi) - 0.5 * (
                     (points[:, None] - component_means[None, :]) / component_stds[None, :]) ** 2
                 return _row_normalise_in_log_space(np.log(np.asarray(weights, dtype=float)) + log_densities)
-        '''),
+        """),
     ],
     "even_odds_prior": [
         dedent('''\
@@ -147,13 +147,13 @@ VARIANTS: dict[str, list[str]] = {
                 L2 = (1 - p2, p2)[colour]
                 return L2 / (L1 + L2)
         '''),
-        dedent('''\
+        dedent("""\
             def even_odds_prior(colour, p1, p2):
                 if colour == 1:
                     return p2 / (p1 + p2)
                 return (1 - p2) / ((1 - p1) + (1 - p2))
-        '''),
-        dedent('''\
+        """),
+        dedent("""\
             from scipy import stats
 
 
@@ -162,7 +162,7 @@ VARIANTS: dict[str, list[str]] = {
                 # posterior odds = prior odds x likelihood ratio = 1, so the prior odds are 1 / ratio
                 prior_odds = 1.0 / likelihood_ratio
                 return float(prior_odds / (1.0 + prior_odds))
-        '''),
+        """),
         dedent('''\
             def even_odds_prior(colour, p1, p2):
                 """Prior share of factory 1 at which the posterior after `colour` is exactly 1/2."""
@@ -170,7 +170,7 @@ VARIANTS: dict[str, list[str]] = {
                 f2 = p2**colour * (1 - p2) ** (1 - colour)
                 return 1 / (1 + f1 / f2)
         '''),
-        dedent('''\
+        dedent("""\
             from scipy.optimize import brentq
 
 
@@ -180,7 +180,7 @@ VARIANTS: dict[str, list[str]] = {
                     return marble_posterior(np.array([colour]), prior, p1, p2)[0] - 0.5
 
                 return brentq(posterior_minus_half, 0.0, 1.0, xtol=1e-15, rtol=1e-14)
-        '''),
+        """),
         dedent('''\
             def even_odds_prior(colour, p1, p2):
                 """Prior share of factory 1 at which the posterior after `colour` is exactly 1/2."""

@@ -16,14 +16,14 @@ VARIANTS: dict[str, list[str]] = {
                 b = (1 - pi) * stats.bernoulli.pmf(x, p2)
                 return a / (a + b)
         '''),
-        dedent('''\
+        dedent("""\
             def e_step_two(x, pi, p1, p2):
                 x = np.asarray(x, dtype=float)
                 f1 = np.power(p1, x) * np.power(1 - p1, 1 - x)
                 f2 = np.power(p2, x) * np.power(1 - p2, 1 - x)
                 return pi * f1 / (pi * f1 + (1 - pi) * f2)
-        '''),
-        dedent('''\
+        """),
+        dedent("""\
             from scipy.special import expit
 
 
@@ -32,7 +32,7 @@ VARIANTS: dict[str, list[str]] = {
                 is_red = np.asarray(x) == 1
                 log_odds = np.log(pi / (1 - pi)) + np.where(is_red, np.log(p1 / p2), np.log((1 - p1) / (1 - p2)))
                 return expit(log_odds)
-        '''),
+        """),
         dedent('''\
             def e_step_two(x, pi, p1, p2):
                 """Responsibility of factory 1 for every marble: gamma_n = P(z_n = 1 | x_n)."""
@@ -43,7 +43,7 @@ VARIANTS: dict[str, list[str]] = {
                     gamma[n] = top / bottom
                 return gamma
         '''),
-        dedent('''\
+        dedent("""\
             def e_step_two(x, pi, p1, p2):
                 # only two possible colours: compute both responsibilities once, then look them up
                 def resp_for(colour_prob1, colour_prob2):
@@ -52,7 +52,7 @@ VARIANTS: dict[str, list[str]] = {
                 gammaRed = resp_for(p1, p2)
                 gammaBlue = resp_for(1 - p1, 1 - p2)
                 return np.where(np.asarray(x) == 1, gammaRed, gammaBlue)
-        '''),
+        """),
     ],
     "m_step_two": [
         dedent('''\
@@ -60,7 +60,7 @@ VARIANTS: dict[str, list[str]] = {
                 """New share of factory 1: the average responsibility."""
                 return float(sum(r) / len(r))
         '''),
-        dedent('''\
+        dedent("""\
             def m_step_two(r):
                 total = 0.0
                 count = 0
@@ -68,25 +68,25 @@ VARIANTS: dict[str, list[str]] = {
                     total += value
                     count += 1
                 return total / count
-        '''),
-        dedent('''\
+        """),
+        dedent("""\
             def m_step_two(r):
                 # the maximiser of the expected complete log-likelihood in pi
                 return np.average(np.asarray(r, dtype=float)).item()
-        '''),
+        """),
         dedent('''\
             def m_step_two(r):
                 """New share of factory 1: the average responsibility."""
                 r = np.asarray(r)
                 return float(r.sum() / r.size)
         '''),
-        dedent('''\
+        dedent("""\
             import statistics
 
 
             def m_step_two(r):
                 return statistics.fmean(r)
-        '''),
+        """),
     ],
     "log_likelihood_two": [
         dedent('''\
@@ -98,15 +98,15 @@ VARIANTS: dict[str, list[str]] = {
                 q = pi * p1 + (1 - pi) * p2
                 return float(n_red * np.log(q) + n_blue * np.log(1 - q))
         '''),
-        dedent('''\
+        dedent("""\
             from scipy import stats
 
 
             def log_likelihood_two(x, pi, p1, p2):
                 # each colour is Bernoulli(P(red)) once the factory is summed out
                 return float(stats.bernoulli.logpmf(x, pi * p1 + (1 - pi) * p2).sum())
-        '''),
-        dedent('''\
+        """),
+        dedent("""\
             import math
 
 
@@ -117,19 +117,19 @@ VARIANTS: dict[str, list[str]] = {
                 for colour in x:
                     total += log_red if colour == 1 else log_blue
                 return total
-        '''),
+        """),
         dedent('''\
             def log_likelihood_two(x, pi, p1, p2):
                 """Total log-likelihood of the colours x."""
                 per_marble = pi * np.where(np.asarray(x) == 1, p1, 1 - p1) + (1 - pi) * np.where(np.asarray(x) == 1, p2, 1 - p2)
                 return np.log(per_marble).sum()
         '''),
-        dedent('''\
+        dedent("""\
             def log_likelihood_two(x, pi, p1, p2):
                 xs = np.asarray(x, dtype=float)
                 pRed = pi * p1 + (1 - pi) * p2
                 return float(xs @ np.full(xs.size, np.log(pRed)) + (1 - xs) @ np.full(xs.size, np.log1p(-pRed)))
-        '''),
+        """),
     ],
     "em_two": [
         dedent('''\
@@ -148,7 +148,7 @@ VARIANTS: dict[str, list[str]] = {
                     iteration += 1
                 return pi, history
         '''),
-        dedent('''\
+        dedent("""\
             def em_two(x, p1, p2, pi_init=0.5, tol=1e-10, max_iter=10_000):
                 # E and M steps written out here: the responsibilities depend only on the colour
                 x = np.asarray(x)
@@ -168,7 +168,7 @@ VARIANTS: dict[str, list[str]] = {
                     if abs(lls[-1] - lls[-2]) < tol * n:
                         break
                 return pi, lls
-        '''),
+        """),
         dedent('''\
             def em_two(x, p1, p2, pi_init=0.5, tol=1e-10, max_iter=10_000):
                 """EM for the share of factory 1. Returns (pi, list of total log-likelihoods from pi_init on)."""
@@ -183,7 +183,7 @@ VARIANTS: dict[str, list[str]] = {
                         return share, log_liks
                 return share, log_liks
         '''),
-        dedent('''\
+        dedent("""\
             def _one_em_update(colours, share, p1, p2):
                 responsibilities = e_step_two(colours, share, p1, p2)
                 return m_step_two(responsibilities)
@@ -200,7 +200,7 @@ VARIANTS: dict[str, list[str]] = {
                     if mean_change < tol:  # converged
                         break
                 return shares[-1], lls
-        '''),
+        """),
         dedent('''\
             def em_two(x, p1, p2, pi_init=0.5, tol=1e-10, max_iter=10_000):
                 """EM for the share of factory 1. Returns (pi, list of total log-likelihoods from pi_init on)."""
@@ -228,7 +228,7 @@ VARIANTS: dict[str, list[str]] = {
                 estimate = (np.mean(x) - p2) / (p1 - p2)
                 return float(min(1.0, max(0.0, estimate)))
         '''),
-        dedent('''\
+        dedent("""\
             def closed_form_pi(x, p1, p2):
                 red_fraction = np.count_nonzero(np.asarray(x) == 1) / np.size(x)
                 pi_hat = (red_fraction - p2) / (p1 - p2)
@@ -237,26 +237,26 @@ VARIANTS: dict[str, list[str]] = {
                 if pi_hat > 1:
                     return 1.0
                 return float(pi_hat)
-        '''),
-        dedent('''\
+        """),
+        dedent("""\
             def closed_form_pi(x, p1, p2):
                 n = len(x)
                 k = sum(x)
                 # k = n (p2 + pi (p1 - p2)), solved for pi and clipped to [0, 1]
                 return float(np.minimum(np.maximum((k - n * p2) / (n * (p1 - p2)), 0.0), 1.0))
-        '''),
+        """),
         dedent('''\
             def closed_form_pi(x, p1, p2):
                 """Maximum-likelihood share of factory 1 from the fraction of red marbles."""
                 unconstrained = (np.average(x) - p2) / (p1 - p2)
                 return float(np.median([0.0, unconstrained, 1.0]))  # the middle one is the clipped value
         '''),
-        dedent('''\
+        dedent("""\
             def closed_form_pi(x, p1, p2):
                 fracRed = np.asarray(x, dtype=float).mean()
                 # the likelihood only depends on P(red); solve p2 + pi * (p1 - p2) = fracRed as a 1 x 1 system
                 piHat = np.linalg.solve(np.array([[p1 - p2]]), np.array([fracRed - p2]))[0]
                 return float(np.clip(piHat, 0, 1))
-        '''),
+        """),
     ],
 }
