@@ -17,8 +17,10 @@ VARIANTS: dict[str, list[str]] = {
         '''),
         dedent("""\
             def log_likelihood_matrix(x, components):
-                data = np.asarray(x)
-                return np.stack([np.broadcast_to(c.logpdf(data), data.shape) for c in components], axis=1)
+                # counts repeat a lot: evaluate every distinct value once, then spread back to the samples
+                distinct, where = np.unique(np.asarray(x), return_inverse=True)
+                table = np.array([np.broadcast_to(c.logpdf(distinct), distinct.shape) for c in components])
+                return table[:, where.ravel()].T
         """),
         dedent("""\
             def log_likelihood_matrix(x, components):

@@ -129,17 +129,18 @@ VARIANTS: dict[str, list[str]] = {
                 """EM for all parameters of a 1-D Gaussian mixture, from the given start."""
                 x = np.asarray(x, dtype=float)
                 w, m, v = weights, means, variances
-                r, ll = gmm_e_step(x, w, m, v)
-                history = [ll]
+                history = np.full(max_iter + 1, np.nan)  # room for the start and every iteration
+                r, history[0] = gmm_e_step(x, w, m, v)
                 n_iter = 0
                 while n_iter < max_iter:
                     w, m, v = gmm_m_step(x, r)
-                    r, ll = gmm_e_step(x, w, m, v)
-                    history.append(ll)
                     n_iter += 1
-                    if abs(history[-1] - history[-2]) < tol:
+                    r, history[n_iter] = gmm_e_step(x, w, m, v)
+                    if abs(history[n_iter] - history[n_iter - 1]) < tol:
                         break
-                return {"weights": w, "means": m, "variances": v, "log_likelihoods": history, "n_iter": n_iter}
+                fitted = {"weights": w, "means": m, "variances": v, "n_iter": n_iter}
+                fitted["log_likelihoods"] = history[: n_iter + 1].tolist()
+                return fitted
         '''),
         dedent("""\
             def fit_gmm_1d(x, weights, means, variances, tol=1e-8, max_iter=1000):
