@@ -141,6 +141,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", type=float, required=True, help="length of the extension in hours (0 removes it)")
 
     sub.add_parser("guide", help="print the guide to writing an assignment's trusted checks")
+
+    from .similarity import FLOOR, THRESHOLD
+
+    p = sub.add_parser("similarity", help="report of code shared between submissions (copying)",
+                       description="Compare the code answer cells of every submission (starter code subtracted) "
+                                   "with every other, with the model solution, with mixlearn's own functions and "
+                                   "optionally with earlier terms; write reports/<assignment>/similarity.html and "
+                                   ".csv. Evidence for a person to weigh: no grade is read or changed.")
+    _add_common(p)
+    p.add_argument("--threshold", type=float, default=THRESHOLD,
+                   help=f"flag pairs whose score (share of the smaller answer found in the other) is at least "
+                        f"this (default {THRESHOLD}); the report's slider moves it further")
+    p.add_argument("--archive", default=None, metavar="DIR",
+                   help="earlier terms' submissions to compare with: any DIR/.../<assignment>/<notebook>.ipynb "
+                        "(e.g. last year's submitted/ folder)")
+    p.add_argument("--no-library", action="store_true", help="do not compare with mixlearn's own functions")
+    p.add_argument("--floor", type=int, default=FLOOR,
+                   help=f"answers with fewer fingerprints than this score as if they had this many (default {FLOOR})")
+    p.add_argument("--roster", default=None, metavar="CSV",
+                   help="class roster (column student): students without a submission are listed (default: the "
+                        "gradebook's students, when there is a gradebook)")
+    p.add_argument("--output", "-o", default=None, help="output folder (default: reports/<assignment>)")
     return parser
 
 
@@ -193,6 +215,21 @@ def main(argv=None) -> int:
             summary = autograde(root, args.assignment, from_args(args))
             print_summary(summary, args.assignment)
             return summary.exit_code
+        if args.command == "similarity":
+            from .similarity import similarity
+            from .similarity_report import write_report as write_similarity
+
+            res = similarity(root, args.assignment, threshold=args.threshold, floor=args.floor,
+                             archive=args.archive, library=not args.no_library, roster=args.roster, db_url=args.db)
+            out = write_similarity(res, args.output or os.path.join(root, "reports", args.assignment))
+            print(f"compared {len(res.students)} submission(s) of {args.assignment} in {res.seconds:.1f} s: "
+                  f"{len(res.flagged('student'))} student pair(s) in {len(res.clusters)} cluster(s) and "
+                  f"{len(res.flagged()) - len(res.flagged('student'))} match(es) with the model solution, the "
+                  f"library or the archive at score >= {res.threshold:g}; {len(res.problems)} not compared")
+            for p in res.problems[:20]:
+                print(f"  not compared: {printable(p.student)}: {printable(p.reason)}", file=sys.stderr)
+            print(f"report written to {out['html']} and {out['csv']}")
+            return 0
         if args.command == "report":
             from .report import write_report
 
