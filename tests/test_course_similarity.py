@@ -242,3 +242,28 @@ def test_code_that_is_not_python_is_still_compared():
     fps, parsed = fp.fingerprint(broken)
     assert not parsed and len(fps) > 5
     assert not list(itertools.islice(fp.fingerprint("")[0], 1))
+
+
+def test_hostile_answers_do_not_stop_the_report(tmp_path):
+    """A tree too deep to walk, a cell of megabytes, cells that are not even strings: compared or listed."""
+    deep = "def p_red(x):\n    return " + "+".join(["x"] * 50000) + "\n"
+    fps = fp.fingerprint_cells([deep], set(), {"p_red"})
+    assert fps[0]                                            # fell back to the lexical tokens
+    a = ASSIGNMENTS[0]
+    root = planted.course(tmp_path / "course", a)
+    cells = planted.corpus.students(a, 2, seed=2)
+    first = next(iter(cells[0]))
+    planted.write_student(root, a, "huge", {first: cells[0][first] + "\n#" + "x" * 300_000 + "\n"})
+    planted.write_student(root, a, "deep", {first: deep})
+    planted.write_student(root, a, "fine", cells[1])
+    nb_path = root / "submitted" / "odd" / a / f"{a}.ipynb"
+    planted.write_student(root, a, "odd", {})
+    nb = json.loads(nb_path.read_text())
+    for c in nb["cells"]:
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            c["source"] = 12345                                 # not text at all
+    nb_path.write_text(json.dumps(nb))
+    res = similarity(str(root), a)
+    why = {p.student: p.reason for p in res.problems}
+    assert "only the first 200,000 were compared" in why["huge"]
+    assert set(res.students) == {"huge", "deep", "fine", "odd"}

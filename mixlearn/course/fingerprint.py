@@ -161,7 +161,7 @@ def parse(source: str) -> ast.Module | None:
     """The syntax tree of an answer cell (IPython magics blanked), or ``None`` if it is not Python."""
     try:
         return ast.parse(_strip_magics(source))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
@@ -315,7 +315,14 @@ def fingerprint_cells(sources: list[str], context_imports: set[str] | frozenset 
     all of them (a helper defined in one cell and called in another is used). A cell that is not
     Python is fingerprinted from its lexical tokens."""
     trees = [parse(s) for s in sources]
-    remove_dead_code(trees, set(keep))
+    try:
+        remove_dead_code(trees, set(keep))
+        return _fingerprint_trees(sources, trees, context_imports, k, window)
+    except RecursionError:       # a syntax tree too deep to walk (e.g. x+x+...+x 50,000 times)
+        return [winnow(lexical_tokens(src), k, window) for src in sources]
+
+
+def _fingerprint_trees(sources, trees, context_imports, k, window) -> list[list[Fingerprint]]:
     parsed = [t for t in trees if t is not None]
     imported = set(context_imports).union(*(_imported_names(t) for t in parsed))
     own = set().union(*(_defined_names(t) for t in parsed)) - imported

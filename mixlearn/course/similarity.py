@@ -31,6 +31,7 @@ from .fingerprint import WINDOW, K, fingerprint, fingerprint_cells, loaded_names
 
 THRESHOLD = 0.75      # default: flag pairs whose mean cell score is at least this (see benchmarks/README.md)
 FLOOR = 10            # fingerprints: a library function smaller than this cannot reach a score of 1
+MAX_CELL_CHARS = 200_000   # longer answer cells are compared by their beginning (and listed)
 CELL_FLOOR = 1        # fingerprints: an answer cell smaller than this cannot reach a score of 1
 KINDS = ("student", "solution", "library", "archive")
 LIBRARY_SKIP = ("course", "teaching")   # mixlearn subpackages students are never asked to write
@@ -436,7 +437,12 @@ def similarity(root: str, assignment: str, *, threshold: float = THRESHOLD, floo
                 continue
             try:
                 nb = _read_json(path)
-                cells.extend((c if len(asg.notebooks) == 1 else f"{name}: {c}", s) for c, s in answers_of(nb))
+                for c, src in answers_of(nb):
+                    if len(src) > MAX_CELL_CHARS:
+                        problems.append(Problem(student, f"answer cell {c} holds {len(src):,} characters: only the "
+                                                         f"first {MAX_CELL_CHARS:,} were compared"))
+                        src = src[:MAX_CELL_CHARS]
+                    cells.append((c if len(asg.notebooks) == 1 else f"{name}: {c}", src))
             except (OSError, ValueError, UnicodeDecodeError) as exc:
                 problems.append(Problem(student, f"{name} is not a readable notebook ({type(exc).__name__}: {exc})"))
         doc = _document(f"student:{student}", "student", student, cells, asg, starter_hashes)

@@ -214,7 +214,7 @@ def render_html(result: SimilarityResult) -> str:
     for m in [m for m in result.matches if m.score >= shown_from][:SIDE_BY_SIDE]:
         parts.append(_side_by_side(result, m))
 
-    parts.append("<h2>Not compared</h2>")
+    parts.append("<h2>Not compared, or compared in part</h2>")
     if result.problems:
         parts.append("<table id='problems'><thead><tr><th>student</th><th>why</th></tr></thead><tbody>")
         for p in result.problems:
