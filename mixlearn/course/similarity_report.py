@@ -15,6 +15,7 @@ import os
 from .similarity import Document, Match, SimilarityResult, fragments
 
 SIDE_BY_SIDE = 150       # at most this many pairs are shown side by side (the highest first)
+TABLE_ROWS = 1000        # at most this many rows per table (the CSV has every pair)
 SHOWN_BELOW = 0.6        # pairs down to this fraction of the threshold are listed, for context
 COLORS = ("#ffe08a", "#b8e0ff", "#ffc2c2", "#c9f2c0", "#e5ccff", "#ffd9b3")
 
@@ -184,6 +185,7 @@ def render_html(result: SimilarityResult) -> str:
                  "<p>The model solution is public; a match with it or with mixlearn's own code is shown apart "
                  "from copying between students.</p>")
     refs = [m for m in result.matches if m.kind != "student" and m.score >= shown_from]
+    refs, more_refs = refs[:TABLE_ROWS], len(refs) - TABLE_ROWS
     if refs:
         parts.append("<table id='references'><thead><tr><th>student</th><th>matches</th><th>what</th>"
                      "<th>score</th><th>shared</th></tr></thead><tbody>")
@@ -192,11 +194,14 @@ def render_html(result: SimilarityResult) -> str:
                          f"<td>{e(lab(m.a))}</td><td><a href='#pair-{_anchor(m)}'>{e(lab(m.b))}</a></td>"
                          f"<td>{m.kind}</td><td class='num'>{_fmt(m.score)}</td><td class='num'>{m.shared}</td></tr>")
         parts.append("</tbody></table>")
+        if more_refs > 0:
+            parts.append(f"<p>{more_refs} more in similarity.csv.</p>")
     else:
         parts.append("<p id='references-none'>None.</p>")
 
     parts.append("<h2>Student pairs, highest first</h2>")
     pairs = [m for m in result.matches if m.kind == "student" and m.score >= shown_from]
+    pairs, more_pairs = pairs[:TABLE_ROWS], len(pairs) - TABLE_ROWS
     if pairs:
         parts.append("<table id='pairs'><thead><tr><th>rank</th><th>student</th><th>student</th><th>score</th>"
                      "<th>shared</th><th>share of each</th></tr></thead><tbody>")
@@ -206,6 +211,8 @@ def render_html(result: SimilarityResult) -> str:
                          f"<td class='num'><a href='#pair-{_anchor(m)}'>{_fmt(m.score)}</a></td>"
                          f"<td class='num'>{m.shared}</td><td>{_fmt(m.cover_a)} / {_fmt(m.cover_b)}</td></tr>")
         parts.append("</tbody></table>")
+        if more_pairs > 0:
+            parts.append(f"<p>{more_pairs} more pairs, with lower scores, in similarity.csv.</p>")
     else:
         parts.append("<p id='pairs-none'>No pair shares enough code to list.</p>")
 
