@@ -267,3 +267,25 @@ def test_one_worker_leaves_nothing_for_the_next_submission(course):
     line = next(ln for ln in text.splitlines() if ln.startswith("SEEN"))
     assert "planted" not in line and "sleep" not in line, line
     assert synth.gradebook_snapshot(str(course))["a_alice"]["score"] == 6.0
+
+
+def test_private_gradebooks_skip_fsync_only_below_the_work_root(tmp_path):
+    """A worker's throwaway gradebooks stop waiting for the disk; any other database keeps SQLite's default."""
+    from sqlalchemy import create_engine, text
+
+    from mixlearn.course.gradebook import skip_fsync_below
+
+    work = tmp_path / "work"
+    work.mkdir()
+    skip_fsync_below(str(work))
+
+    def synchronous(path):
+        engine = create_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            mode = conn.execute(text("PRAGMA synchronous")).scalar()
+            journal = conn.execute(text("PRAGMA journal_mode")).scalar()
+        engine.dispose()
+        return mode, journal
+
+    assert synchronous(work / "gradebook.db") == (0, "memory")
+    assert synchronous(tmp_path / "gradebook.db") == (2, "delete")   # the real gradebook: FULL, rollback journal

@@ -28,7 +28,7 @@ import traceback
 
 from . import limits as _limits
 from .common import load_nbgrader_config
-from .gradebook import read_results
+from .gradebook import read_results, skip_fsync_below
 from .kernel import read_exit_codes
 from .limits import Limits
 from .records import Outcome, Task, WorkerSettings
@@ -304,6 +304,7 @@ def worker_main(conn, settings: WorkerSettings) -> None:
     _limits.set_child_subreaper()
     config, master = load_nbgrader_config(settings.root, list(settings.overrides))
     base_cfg = trusted_config(config, settings)
+    skip_fsync_below(settings.work_root)
     conn.send({"ready": True})
     while True:
         try:
