@@ -79,7 +79,8 @@ class RunSummary:
 class Backend(Protocol):
     """Where tasks are graded.  The coordinator calls, in this order: :meth:`start` once, then
     :meth:`free`/:meth:`submit` and :meth:`finished` until every task has an outcome (or a signal
-    arrived), then :meth:`close` once, always."""
+    arrived), then :meth:`close` once, always, and at the very end :meth:`disconnect` (also when
+    :meth:`start` was never reached)."""
 
     label: str       # shown in the progress bar, e.g. "" or " (cluster)"
 
@@ -95,6 +96,8 @@ class Backend(Protocol):
     def finished(self, timeout: float) -> list[Outcome]: ...   # outcomes that arrived (failures included)
 
     def close(self, interrupted: bool) -> None: ...
+
+    def disconnect(self) -> None: ...     # let go of what the constructor took (a cluster client)
 
 
 # ------------------------------------------------------------------ what changed since grading
@@ -144,7 +147,6 @@ class Run:
     summary: RunSummary
     failures: dict
     fingerprints: dict
-    say: object
     expected: dict = field(default_factory=dict)   # student -> fingerprint of what was sent
     bar: object = None
     stop: str | None = None
@@ -359,14 +361,12 @@ def autograde(root: str, assignment: str, options: AutogradeOptions | None = Non
         settings = WorkerSettings(root=root, overrides=tuple(opts.overrides), seed_db=seed_db,
                                   work_root=run_dir, limits=opts.limits, sandbox=opts.sandbox)
         run = Run(assignment=assignment, coursedir=coursedir, gradebook=gb, settings=settings, summary=summary,
-                  failures=failures, fingerprints=fingerprints, say=say, expected=expected)
+                  failures=failures, fingerprints=fingerprints, expected=expected)
         drive(run, backend, tasks, opts.progress, stream)
     finally:
         if gb is not None:
             gb.close()
-        close = getattr(backend, "disconnect", None)
-        if close is not None:
-            close()
+        backend.disconnect()
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
     summary.seconds = time.monotonic() - t_start

@@ -85,6 +85,9 @@ class LocalPool:
                 self._replace(w)
         return out
 
+    def disconnect(self) -> None:
+        """Nothing to let go of: the worker processes end in :meth:`close`."""
+
     def close(self, interrupted: bool) -> None:
         for w in self.workers:
             try:
