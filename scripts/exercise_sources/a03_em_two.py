@@ -81,22 +81,22 @@ def cells():
         md("""
         ## Part 2: the M-step
 
-        Write `m_step_two(r)`: the new estimate of $\\pi$ from the array `r` of responsibilities
-        (`r[n]` holds $\\gamma_n$).
+        Write `m_step_two(gamma)`: the new estimate of $\\pi$ from the array `gamma` of
+        responsibilities (`gamma[n]` holds $\\gamma_n$).
         """),
         solution("m_step_two", '''
-        def m_step_two(r):
+        def m_step_two(gamma):
             """New share of factory 1: the average responsibility."""
             ### BEGIN SOLUTION
-            return float(np.mean(r))
+            return float(np.mean(gamma))
             ### END SOLUTION
         '''),
         tests("test_m_step_two", 1, """
         expect_close(m_step_two(np.array([0.2, 0.4, 0.9])), 0.5, "m_step_two([0.2, 0.4, 0.9])")
         expect_close(m_step_two(np.array([0.3, 0.3])), 0.3, "m_step_two([0.3, 0.3])")
         """, """
-        r = np.random.default_rng(42).uniform(0.05, 0.45, 1001)
-        expect_close(m_step_two(r), r.mean(), "m_step_two on 1001 random responsibilities")
+        gamma = np.random.default_rng(42).uniform(0.05, 0.45, 1001)
+        expect_close(m_step_two(gamma), gamma.mean(), "m_step_two on 1001 random responsibilities")
         """),
         md(r"""
         ## Part 3: the log-likelihood
