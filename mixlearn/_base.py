@@ -9,7 +9,7 @@ model-specific pieces as small methods:
 * ``_prepare(X)``: a ``PreparedData`` holding ``X`` and any per-``X`` precomputation; the E- and
   M-steps receive it explicitly, nothing is cached on the estimator;
 * ``_estimate_weighted_log_prob(data)``: the (K, N) array ``log pi_k + log f_k(x_n)``, with
-  ``p`` the density of the *observed* coordinates of ``x_n``;
+  ``f_k`` evaluated on the *observed* coordinates of ``x_n`` only (its marginal density);
 * ``_m_step(data, resp, sample_weight)``: new parameters from (K, N) responsibilities, using
   expected sufficient statistics for missing values;
 * ``_impute(data, resp)`` / ``_sample_missing(data, labels, rng)``: conditional expectation and

@@ -2,15 +2,16 @@
 conditional draws, as plain functions over a ``MissingPatterns`` and the parameters.
 
 For a row with observed coordinates ``o`` and missing ones ``m``, component ``k``
-(mean ``mu``, covariance ``S``) gives
+(mean ``mu``, covariance ``Sigma``, the book's ``mu_k`` and ``Sigma_k``) gives
 
-* the marginal ``x_o ~ N(mu_o, S_oo)``, used by the E-step (the missing coordinates are
+* the marginal ``x^o ~ N(mu^o, Sigma^oo)``, used by the E-step (the missing coordinates are
   integrated out, so the likelihood is that of the observed values);
-* the conditional ``x_m | x_o ~ N(mu_m + B (x_o - mu_o), S_mm - B S_om)`` with
-  ``B = S_mo S_oo^{-1}``, used by the M-step: the expected sufficient statistics replace
-  ``x_m`` by its conditional mean and add the conditional covariance to the second moments.
+* the conditional ``x^m | x^o ~ N(mu^m + coef (x^o - mu^o), Sigma^mm - coef Sigma^om)`` with
+  the regression coefficients ``coef = Sigma^mo (Sigma^oo)^{-1}``, used by the M-step: the
+  expected sufficient statistics replace ``x^m`` by its conditional mean and add the
+  conditional covariance to the second moments.
 
-Rows sharing a pattern share ``S_oo^{-1}``, ``B`` and the conditional covariance, so each
+Rows sharing a pattern share ``(Sigma^oo)^{-1}``, ``coef`` and the conditional covariance, so each
 pattern is one vectorised step for all components (``pattern_marginals``); patterns with few
 rows are stacked by number of observed coordinates into one batched step (``batch_marginals``);
 rows without a missing value go through the complete-data kernels and their fast path. For diagonal and
@@ -63,7 +64,7 @@ def pattern_marginals(X_obs, means, covs, obs, mis, conditional=True):
     Returns
     -------
     log_prob : ndarray (K, n)
-        ``log N(x_o | mu_ko, S_k,oo)``.
+        ``log N(x^o | mu_k^o, Sigma_k^oo)``.
     cond_mean : ndarray (K, n, len(mis)) or None
     cond_cov : ndarray (K', len(mis), len(mis)) or None
     """
@@ -83,10 +84,10 @@ def pattern_marginals(X_obs, means, covs, obs, mis, conditional=True):
     if not conditional:
         return log_prob, None, None
     inv_oo = np.swapaxes(lower_inv, 1, 2) @ lower_inv
-    B = covs[:, mis[:, None], obs] @ inv_oo  # (K', m, o)
-    cond_mean = diff @ np.ascontiguousarray(np.swapaxes(B, 1, 2))
+    coef = covs[:, mis[:, None], obs] @ inv_oo  # (K', m, o)
+    cond_mean = diff @ np.ascontiguousarray(np.swapaxes(coef, 1, 2))
     cond_mean += means[:, None, mis]
-    cond_cov = covs[:, mis[:, None], mis] - B @ covs[:, obs[:, None], mis]
+    cond_cov = covs[:, mis[:, None], mis] - coef @ covs[:, obs[:, None], mis]
     cond_cov = 0.5 * (cond_cov + np.swapaxes(cond_cov, 1, 2))
     return log_prob, cond_mean, cond_cov
 
@@ -130,11 +131,11 @@ def batch_marginals(X_rows, pattern, obs, mis, means, covs, conditional=True):
         return log_prob, None, None
     n_patterns = obs.shape[0]
     inv_oo = np.swapaxes(lower_inv, 2, 3) @ lower_inv
-    B = covs[:, mis[:, :, None], obs[:, None, :]] @ inv_oo  # (K', P, m, q)
+    coef = covs[:, mis[:, :, None], obs[:, None, :]] @ inv_oo  # (K', P, m, q)
     row_mis = mis[pattern]
     cond_mean = np.zeros((means.shape[0], n, d))
-    cond_mean[:, np.arange(n)[:, None], row_mis] = means[:, row_mis] + (B[:, pattern] @ diff[..., None])[..., 0]
-    cc = covs[:, mis[:, :, None], mis[:, None, :]] - B @ covs[:, obs[:, :, None], mis[:, None, :]]
+    cond_mean[:, np.arange(n)[:, None], row_mis] = means[:, row_mis] + (coef[:, pattern] @ diff[..., None])[..., 0]
+    cc = covs[:, mis[:, :, None], mis[:, None, :]] - coef @ covs[:, obs[:, :, None], mis[:, None, :]]
     cond_cov = np.zeros((covs.shape[0], n_patterns, d, d))
     cond_cov[:, np.arange(n_patterns)[:, None, None], mis[:, :, None], mis[:, None, :]] = 0.5 * (
         cc + np.swapaxes(cc, 2, 3)

@@ -1,9 +1,10 @@
 """Mixtures of multivariate Bernoulli distributions (binary feature vectors), fitted by EM.
 
-Component ``k`` switches feature ``d`` on with probability ``means_[k, d]``
-independently of the other features, so
+Component ``k`` switches feature ``j`` on with probability ``theta_kj = means_[k, j]``
+independently of the other features (the book's component parameter ``theta_k`` is the vector
+of these probabilities), so
 
-    log p(x | k) = sum_d x_d log mu_kd + (1 - x_d) log(1 - mu_kd).
+    log f_k(x) = sum_j x_j log theta_kj + (1 - x_j) log(1 - theta_kj).
 
 Typical data: binarised images of digits, yes/no questionnaires, presence/absence tables.
 """
@@ -144,7 +145,7 @@ class BernoulliMixture(BaseMixture):
         out += np.log(self.weights_)[:, None]
         return out
 
-    # M-step; a missing entry counts with its expectation under the current parameters, mu_kd
+    # M-step; a missing entry counts with its expectation under the current parameters, theta_kj
     def _m_step(self, data, resp, sample_weight):
         if sample_weight is not None:
             resp = resp * sample_weight
@@ -156,7 +157,7 @@ class BernoulliMixture(BaseMixture):
         self.weights_ = nk / nk.sum()
         self.means_ = np.clip(successes / nk[:, None], self.min_prob, 1 - self.min_prob)
 
-    # missing values: E[x_d | x_obs] = sum_k P(z = k | x_obs) mu_kd, since features are independent given z
+    # missing values: E[x_j | x^o] = sum_k P(z = k | x^o) theta_kj, since features are independent given z
     def _impute(self, data, resp):
         p = data.patterns
         return np.where(p.observed > 0, p.X0, resp.T @ self.means_)

@@ -75,42 +75,42 @@ def cells():
         (the book's $N$): first draw each marble's factory $z_n$ (factory 1 with probability `pi`),
         then its colour with the red probability $\theta_{z_n}$ of *its* factory. Use only the
         generator `rng` (a `numpy.random.Generator`) for randomness, so that results are
-        reproducible. Return `(x, c)`: two integer arrays of length `n`, `x` the colours (1 = red)
-        and `c` the factories, i.e. the latent $z_n$ counted from 0 (0 = factory 1, 1 = factory 2).
+        reproducible. Return `(x, z)`: two integer arrays of length `n`, `x` the colours (1 = red)
+        and `z` the factories, i.e. the latent $z_n$ counted from 0 (0 = factory 1, 1 = factory 2).
         Use vectorised NumPy code, not a Python loop over marbles.
         """),
         solution("sample_marbles", '''
         def sample_marbles(n, pi, p1, p2, rng):
-            """Simulate n marbles; return (x, c): colours (1 = red) and factories (0 = factory 1)."""
+            """Simulate n marbles; return (x, z): colours (1 = red) and factories (0 = factory 1)."""
             ### BEGIN SOLUTION
-            c = (rng.random(n) >= pi).astype(int)
-            p_red_each = np.where(c == 0, p1, p2)
+            z = (rng.random(n) >= pi).astype(int)
+            p_red_each = np.where(z == 0, p1, p2)
             x = (rng.random(n) < p_red_each).astype(int)
-            return x, c
+            return x, z
             ### END SOLUTION
         '''),
         tests("test_sample_marbles_format", 1, """
-        x, c = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(1))
-        assert isinstance(x, np.ndarray) and isinstance(c, np.ndarray), "sample_marbles should return two NumPy arrays (x, c)."
-        assert x.shape == (50,) and c.shape == (50,), f"x and c should both have shape (50,), got {x.shape} and {c.shape}."
-        assert x.dtype.kind in "iu" and c.dtype.kind in "iu", (
-            f"x and c should be integer arrays, got dtypes {x.dtype} and {c.dtype}.")
-        assert set(np.unique(x)) <= {0, 1} and set(np.unique(c)) <= {0, 1}, "x and c should contain only 0 and 1."
-        x2, c2 = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(1))
-        assert np.array_equal(x, x2) and np.array_equal(c, c2), (
+        x, z = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(1))
+        assert isinstance(x, np.ndarray) and isinstance(z, np.ndarray), "sample_marbles should return two NumPy arrays (x, z)."
+        assert x.shape == (50,) and z.shape == (50,), f"x and z should both have shape (50,), got {x.shape} and {z.shape}."
+        assert x.dtype.kind in "iu" and z.dtype.kind in "iu", (
+            f"x and z should be integer arrays, got dtypes {x.dtype} and {z.dtype}.")
+        assert set(np.unique(x)) <= {0, 1} and set(np.unique(z)) <= {0, 1}, "x and z should contain only 0 and 1."
+        x2, z2 = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(1))
+        assert np.array_equal(x, x2) and np.array_equal(z, z2), (
             "Two calls with generators seeded alike should give the same marbles: draw every random number from rng.")
-        x3, c3 = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(2))
-        assert not (np.array_equal(x, x3) and np.array_equal(c, c3)), "Different seeds should give different marbles."
+        x3, z3 = sample_marbles(50, 0.6, 0.8, 0.3, np.random.default_rng(2))
+        assert not (np.array_equal(x, x3) and np.array_equal(z, z3)), "Different seeds should give different marbles."
         """),
         tests("test_sample_marbles_frequencies", 3, """
         def check_frequencies(n, pi, p1, p2, seed):
-            x, c = sample_marbles(n, pi, p1, p2, np.random.default_rng(seed))
-            share1 = np.mean(c == 0)
+            x, z = sample_marbles(n, pi, p1, p2, np.random.default_rng(seed))
+            share1 = np.mean(z == 0)
             tol = 5 * np.sqrt(pi * (1 - pi) / n) + 1e-12
             assert abs(share1 - pi) <= tol, (
-                f"About a fraction pi = {pi} of the marbles should come from factory 1 (c == 0), but {share1:.4f} did.")
+                f"About a fraction pi = {pi} of the marbles should come from factory 1 (z == 0), but {share1:.4f} did.")
             for k, p in [(0, p1), (1, p2)]:
-                made_here = c == k
+                made_here = z == k
                 if made_here.sum() > 0:
                     freq = x[made_here].mean()
                     tol = 5 * np.sqrt(p * (1 - p) / made_here.sum()) + 1e-12
@@ -122,31 +122,31 @@ def cells():
         """, """
         check_frequencies(150_000, 0.15, 0.05, 0.9, seed=11)
         check_frequencies(150_000, 0.75, 0.55, 0.45, seed=12)
-        x, c = sample_marbles(1000, 0.0, 0.8, 0.3, np.random.default_rng(13))
-        assert np.all(c == 1), "With pi = 0 every marble should come from factory 2 (c == 1)."
-        x, c = sample_marbles(1000, 1.0, 0.8, 0.3, np.random.default_rng(14))
-        assert np.all(c == 0), "With pi = 1 every marble should come from factory 1 (c == 0)."
-        x, c = sample_marbles(1000, 0.4, 1.0, 0.0, np.random.default_rng(15))
-        assert np.array_equal(x, (c == 0).astype(int)), (
+        x, z = sample_marbles(1000, 0.0, 0.8, 0.3, np.random.default_rng(13))
+        assert np.all(z == 1), "With pi = 0 every marble should come from factory 2 (z == 1)."
+        x, z = sample_marbles(1000, 1.0, 0.8, 0.3, np.random.default_rng(14))
+        assert np.all(z == 0), "With pi = 1 every marble should come from factory 1 (z == 0)."
+        x, z = sample_marbles(1000, 0.4, 1.0, 0.0, np.random.default_rng(15))
+        assert np.array_equal(x, (z == 0).astype(int)), (
             "With p1 = 1 and p2 = 0 a marble should be red exactly when it comes from factory 1.")
         """),
         md(r"""
         ## Part 3: red marbles per factory
 
         In a simulation (unlike in real life) we see the factories. Write
-        `red_fraction_by_factory(x, c)` returning a length-2 array: the fraction of red marbles
+        `red_fraction_by_factory(x, z)` returning a length-2 array: the fraction of red marbles
         among those from factory 1, and among those from factory 2. If a factory made no marble,
         its entry is `np.nan` (there is nothing to estimate).
         """),
         solution("red_fraction_by_factory", '''
-        def red_fraction_by_factory(x, c):
+        def red_fraction_by_factory(x, z):
             """[fraction red among factory-1 marbles, fraction red among factory-2 marbles] (nan if none)."""
             ### BEGIN SOLUTION
             x = np.asarray(x)
-            c = np.asarray(c)
+            z = np.asarray(z)
             fractions = np.full(2, np.nan)
             for k in range(2):
-                made_here = c == k
+                made_here = z == k
                 if made_here.any():
                     fractions[k] = x[made_here].mean()
             return fractions
@@ -154,16 +154,16 @@ def cells():
         '''),
         tests("test_red_fraction_by_factory", 2, """
         expect_close(red_fraction_by_factory([1, 0, 1, 1, 0], [0, 0, 1, 1, 1]), [0.5, 2 / 3],
-                     "red_fraction_by_factory(x=[1, 0, 1, 1, 0], c=[0, 0, 1, 1, 1])")
+                     "red_fraction_by_factory(x=[1, 0, 1, 1, 0], z=[0, 0, 1, 1, 1])")
         expect_close(red_fraction_by_factory([1, 1, 0], [0, 0, 0]), [2 / 3, np.nan],
                      "red_fraction_by_factory when factory 2 made no marble (nan for factory 2)")
         """, """
         rng = np.random.default_rng(21)
         for n in [7, 300, 5000]:
             x = rng.integers(0, 2, n)
-            c = rng.integers(0, 2, n)
-            expected = [x[c == 0].sum() / (c == 0).sum(), x[c == 1].sum() / (c == 1).sum()]
-            expect_close(red_fraction_by_factory(x, c), expected, f"red_fraction_by_factory on {n} random marbles")
+            z = rng.integers(0, 2, n)
+            expected = [x[z == 0].sum() / (z == 0).sum(), x[z == 1].sum() / (z == 1).sum()]
+            expect_close(red_fraction_by_factory(x, z), expected, f"red_fraction_by_factory on {n} random marbles")
         expect_close(red_fraction_by_factory([0, 1], [1, 1]), [np.nan, 0.5],
                      "red_fraction_by_factory when factory 1 made no marble (nan for factory 1)")
         """),
@@ -209,7 +209,7 @@ def cells():
         rng = np.random.default_rng(2024)
         print("      n   fraction red   z-score")
         for n in [10, 100, 1_000, 10_000, 100_000, 1_000_000]:
-            x, c = sample_marbles(n, 0.6, 0.8, 0.3, rng)
+            x, z = sample_marbles(n, 0.6, 0.8, 0.3, rng)
             print(f"{n:>7}   {x.mean():.4f}        {z_score(x, 0.6, 0.8, 0.3):+.2f}")
         """),
         md("""

@@ -38,9 +38,12 @@ def cells():
           with
 
           $$\hat{\mathbf{x}}_{nk}^{\mathrm{m}} = \boldsymbol\mu_k^{\mathrm{m}}
-          + B\,(\mathbf{x}_n^{\mathrm{o}} - \boldsymbol\mu_k^{\mathrm{o}}), \qquad
-          C_{nk} = \Sigma_k^{\mathrm{mm}} - B\,\Sigma_k^{\mathrm{om}}, \qquad
-          B = \Sigma_k^{\mathrm{mo}} (\Sigma_k^{\mathrm{oo}})^{-1}.$$
+          + \Sigma_k^{\mathrm{mo}} (\Sigma_k^{\mathrm{oo}})^{-1}
+          (\mathbf{x}_n^{\mathrm{o}} - \boldsymbol\mu_k^{\mathrm{o}}), \qquad
+          C_{nk} = \Sigma_k^{\mathrm{mm}} - \Sigma_k^{\mathrm{mo}} (\Sigma_k^{\mathrm{oo}})^{-1} \Sigma_k^{\mathrm{om}}.$$
+
+          The matrix $\Sigma_k^{\mathrm{mo}} (\Sigma_k^{\mathrm{oo}})^{-1}$ holds the coefficients of
+          the regression of the missing coordinates on the observed ones.
 
           Its mean fills in $\mathbf{x}_n^{\mathrm{m}}$ in the M-step, and its covariance is added to
           the second moments.
@@ -104,16 +107,16 @@ def cells():
         ## Part 2: the conditional distribution of the missing coordinates
 
         Write `conditional_gaussian(mean, cov, x_row)` returning `(cond_mean, cond_cov)`: the
-        conditional mean $\hat{\mathbf{x}}_{nk}^{\mathrm{m}}$ (shape `(M,)`) and covariance $C_{nk}$
-        (shape `(M, M)`) of the missing coordinates given the observed ones, where $M$ is the number
-        of missing coordinates, in the order of `split_observed`. With nothing missing, return arrays
+        conditional mean $\hat{\mathbf{x}}_{nk}^{\mathrm{m}}$ (shape `(len(missing),)`) and covariance
+        $C_{nk}$ (shape `(len(missing), len(missing))`) of the missing coordinates given the observed
+        ones, in the order of `split_observed`. With nothing missing, return arrays
         of shapes `(0,)` and `(0, 0)`.
 
         Solve a linear system (`np.linalg.solve`) rather than inverting $\Sigma_k^{\mathrm{oo}}$
         explicitly; it is more accurate. Check your answer on the 2-D case by hand: for a row
         $(x_1, x_2)$ with $x_1$ missing and $x_2$ observed, the conditional mean is
-        $\mu_1 + \frac{\Sigma_{12}}{\Sigma_{22}}(x_2 - \mu_2)$ (entries of $\boldsymbol\mu_k$ and
-        $\Sigma_k$).
+        $\mu_1 + \frac{\sigma_{12}}{\sigma_2^2}(x_2 - \mu_2)$, with $\boldsymbol\mu_k = (\mu_1, \mu_2)$
+        and $\sigma_{12}$, $\sigma_2^2$ the entries of $\Sigma_k$.
         """),
         solution("conditional_gaussian", '''
         def conditional_gaussian(mean, cov, x_row):
@@ -124,10 +127,10 @@ def cells():
             x_row = np.asarray(x_row, dtype=float)
             obs, mis = split_observed(x_row)
             cov_mo = cov[np.ix_(mis, obs)]
-            # B = S_mo S_oo^{-1}, from S_oo B^T = S_om (S_oo is symmetric)
-            B = np.linalg.solve(cov[np.ix_(obs, obs)], cov_mo.T).T
-            cond_mean = mean[mis] + B @ (x_row[obs] - mean[obs])
-            cond_cov = cov[np.ix_(mis, mis)] - B @ cov_mo.T
+            # coef = Sigma^mo (Sigma^oo)^{-1}, from Sigma^oo coef^T = Sigma^om (Sigma^oo is symmetric)
+            coef = np.linalg.solve(cov[np.ix_(obs, obs)], cov_mo.T).T
+            cond_mean = mean[mis] + coef @ (x_row[obs] - mean[obs])
+            cond_cov = cov[np.ix_(mis, mis)] - coef @ cov_mo.T
             return cond_mean, cond_cov
             ### END SOLUTION
         '''),
@@ -178,7 +181,7 @@ def cells():
         """),
         solution("observed_log_density", '''
         def observed_log_density(mean, cov, x_row):
-            """log N(x_o; mean_o, cov_oo) for the observed coordinates o of x_row."""
+            """log N(x_n^o | mu_k^o, Sigma_k^oo): the log-density of the observed coordinates of x_row."""
             ### BEGIN SOLUTION
             mean = np.asarray(mean, dtype=float)
             cov = np.asarray(cov, dtype=float)

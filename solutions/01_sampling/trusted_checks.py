@@ -54,17 +54,17 @@ def _(t):
 
 # ---------------------------------------------------------------------------- sample_marbles
 def _draws(got, n, what):
-    """The pair (x, c) a call returned, checked for form: two integer 0/1 arrays of length n."""
-    x, c = as_tuple(got, 2, f"sample_marbles should return a pair (x, c) of NumPy arrays ({what}).")
-    expect(isinstance(x, np.ndarray) and isinstance(c, np.ndarray),
-           "sample_marbles should return two NumPy arrays (x, c).")
-    expect(x.shape == (n,) and c.shape == (n,),
-           f"x and c should both have shape ({n},), got {x.shape} and {c.shape} ({what}).")
-    expect(x.dtype.kind in "iu" and c.dtype.kind in "iu",
-           f"x and c should be integer arrays, got dtypes {x.dtype} and {c.dtype}.")
-    expect(set(np.unique(x).tolist()) <= {0, 1} and set(np.unique(c).tolist()) <= {0, 1},
-           "x and c should contain only 0 and 1.")
-    return x.astype(int), c.astype(int)
+    """The pair (x, z) a call returned, checked for form: two integer 0/1 arrays of length n."""
+    x, z = as_tuple(got, 2, f"sample_marbles should return a pair (x, z) of NumPy arrays ({what}).")
+    expect(isinstance(x, np.ndarray) and isinstance(z, np.ndarray),
+           "sample_marbles should return two NumPy arrays (x, z).")
+    expect(x.shape == (n,) and z.shape == (n,),
+           f"x and z should both have shape ({n},), got {x.shape} and {z.shape} ({what}).")
+    expect(x.dtype.kind in "iu" and z.dtype.kind in "iu",
+           f"x and z should be integer arrays, got dtypes {x.dtype} and {z.dtype}.")
+    expect(set(np.unique(x).tolist()) <= {0, 1} and set(np.unique(z).tolist()) <= {0, 1},
+           "x and z should contain only 0 and 1.")
+    return x.astype(int), z.astype(int)
 
 
 def _format_cases(t, n, pi, p1, p2, seed, other_seed, what, hidden=False):
@@ -73,12 +73,12 @@ def _format_cases(t, n, pi, p1, p2, seed, other_seed, what, hidden=False):
     other = t.call("sample_marbles", n, pi, p1, p2, Rng(other_seed))
 
     def judge(a, b, d):
-        x, c = _draws(a, n, what)
-        x2, c2 = _draws(b, n, what)
-        x3, c3 = _draws(d, n, what)
-        expect(np.array_equal(x, x2) and np.array_equal(c, c2),
+        x, z = _draws(a, n, what)
+        x2, z2 = _draws(b, n, what)
+        x3, z3 = _draws(d, n, what)
+        expect(np.array_equal(x, x2) and np.array_equal(z, z2),
                "Two calls with generators seeded alike should give the same marbles: draw every random number from rng.")
-        expect(not (np.array_equal(x, x3) and np.array_equal(c, c3)), "Different seeds should give different marbles.")
+        expect(not (np.array_equal(x, x3) and np.array_equal(z, z3)), "Different seeds should give different marbles.")
 
     t.case(what, judge, first, again, other, hidden=hidden)
 
@@ -95,14 +95,14 @@ def _(t):
 
 def _frequencies_judge(n, pi, p1, p2, what):
     def judge(got):
-        x, c = _draws(got, n, what)
-        share1 = np.mean(c == 0)
+        x, z = _draws(got, n, what)
+        share1 = np.mean(z == 0)
         tol = 5 * np.sqrt(pi * (1 - pi) / n) + 1e-12
         expect(abs(share1 - pi) <= tol,
-               f"About a fraction pi = {pi:.4g} of the marbles should come from factory 1 (c == 0), "
+               f"About a fraction pi = {pi:.4g} of the marbles should come from factory 1 (z == 0), "
                f"but {share1:.4f} did ({what}).")
         for k, p in [(0, p1), (1, p2)]:
-            made_here = c == k
+            made_here = z == k
             if made_here.sum() > 0:
                 freq = x[made_here].mean()
                 tol = 5 * np.sqrt(p * (1 - p) / made_here.sum()) + 1e-12
@@ -115,8 +115,8 @@ def _frequencies_judge(n, pi, p1, p2, what):
 
 def _edge_judge(n, rule, message):
     def judge(got):
-        x, c = _draws(got, n, "an edge case")
-        expect(rule(x, c), message)
+        x, z = _draws(got, n, "an edge case")
+        expect(rule(x, z), message)
 
     return judge
 
@@ -141,44 +141,44 @@ def _(t):
     n = int(r.integers(500, 1500))
     p1, p2 = (float(v) for v in r.uniform(0.1, 0.9, 2))
     t.case("sample_marbles with pi = 0",
-           _edge_judge(n, lambda x, c: np.all(c == 1), "With pi = 0 every marble should come from factory 2 (c == 1)."),
+           _edge_judge(n, lambda x, z: np.all(z == 1), "With pi = 0 every marble should come from factory 2 (z == 1)."),
            t.call("sample_marbles", n, 0.0, p1, p2, Rng(seed())), hidden=True)
     t.case("sample_marbles with pi = 1",
-           _edge_judge(n, lambda x, c: np.all(c == 0), "With pi = 1 every marble should come from factory 1 (c == 0)."),
+           _edge_judge(n, lambda x, z: np.all(z == 0), "With pi = 1 every marble should come from factory 1 (z == 0)."),
            t.call("sample_marbles", n, 1.0, p1, p2, Rng(seed())), hidden=True)
     t.case("sample_marbles with p1 = 1 and p2 = 0",
-           _edge_judge(n, lambda x, c: np.array_equal(x, (c == 0).astype(int)),
+           _edge_judge(n, lambda x, z: np.array_equal(x, (z == 0).astype(int)),
                        "With p1 = 1 and p2 = 0 a marble should be red exactly when it comes from factory 1."),
            t.call("sample_marbles", n, float(r.uniform(0.2, 0.8)), 1.0, 0.0, Rng(seed())), hidden=True)
 
 
 # ------------------------------------------------------------------- red_fraction_by_factory
-def _fractions_oracle(x, c):
-    x, c = np.asarray(x, dtype=float), np.asarray(c)
-    counts = np.bincount(c, minlength=2)[:2].astype(float)
-    reds = np.bincount(c, weights=x, minlength=2)[:2]
+def _fractions_oracle(x, z):
+    x, z = np.asarray(x, dtype=float), np.asarray(z)
+    counts = np.bincount(z, minlength=2)[:2].astype(float)
+    reds = np.bincount(z, weights=x, minlength=2)[:2]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, reds / np.maximum(counts, 1), np.nan)
 
 
-def _fractions_case(t, x, c, what, hidden=False):
-    expected = _fractions_oracle(x, c)
-    t.case(what, lambda got: expect_close(got, expected, what), t.call("red_fraction_by_factory", x, c), hidden=hidden)
+def _fractions_case(t, x, z, what, hidden=False):
+    expected = _fractions_oracle(x, z)
+    t.case(what, lambda got: expect_close(got, expected, what), t.call("red_fraction_by_factory", x, z), hidden=hidden)
 
 
 @check("test_red_fraction_by_factory")
 def _(t):
-    _fractions_case(t, [1, 0, 1, 1, 0], [0, 0, 1, 1, 1], "red_fraction_by_factory(x=[1, 0, 1, 1, 0], c=[0, 0, 1, 1, 1])")
+    _fractions_case(t, [1, 0, 1, 1, 0], [0, 0, 1, 1, 1], "red_fraction_by_factory(x=[1, 0, 1, 1, 0], z=[0, 0, 1, 1, 1])")
     _fractions_case(t, [1, 1, 0], [0, 0, 0], "red_fraction_by_factory when factory 2 made no marble (nan for factory 2)")
     r = t.rng
     for low, high in [(6, 12), (200, 400), (3000, 6000)]:
         n = int(r.integers(low, high))
-        c = np.zeros(n, dtype=int)
-        c[1:] = r.integers(0, 2, n - 1)
-        c[-1] = 1 - c[0]  # both factories made marbles
-        r.shuffle(c)
-        x = (r.random(n) < np.where(c == 0, r.uniform(0.1, 0.9), r.uniform(0.1, 0.9))).astype(int)
-        _fractions_case(t, x, c, "red_fraction_by_factory on random marbles", hidden=True)
+        z = np.zeros(n, dtype=int)
+        z[1:] = r.integers(0, 2, n - 1)
+        z[-1] = 1 - z[0]  # both factories made marbles
+        r.shuffle(z)
+        x = (r.random(n) < np.where(z == 0, r.uniform(0.1, 0.9), r.uniform(0.1, 0.9))).astype(int)
+        _fractions_case(t, x, z, "red_fraction_by_factory on random marbles", hidden=True)
     n = int(r.integers(2, 20))
     x = r.integers(0, 2, n)
     _fractions_case(t, x, np.ones(n, dtype=int), "red_fraction_by_factory when factory 1 made no marble (nan for factory 1)",

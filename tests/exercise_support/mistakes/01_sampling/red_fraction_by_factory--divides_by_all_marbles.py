@@ -1,7 +1,7 @@
 """Divides each factory's red count by the number of all marbles."""
 
-def red_fraction_by_factory(x, c):
-    x, c = np.asarray(x), np.asarray(c)
-    out = np.array([x[c == 0].sum(), x[c == 1].sum()]) / x.size
-    out[[not np.any(c == 0), not np.any(c == 1)]] = np.nan
+def red_fraction_by_factory(x, z):
+    x, z = np.asarray(x), np.asarray(z)
+    out = np.array([x[z == 0].sum(), x[z == 1].sum()]) / x.size
+    out[[not np.any(z == 0), not np.any(z == 1)]] = np.nan
     return out

@@ -1,5 +1,5 @@
 """Puts factory 2 first."""
 
-def red_fraction_by_factory(x, c):
-    x, c = np.asarray(x), np.asarray(c)
-    return np.array([x[c == k].mean() if np.any(c == k) else np.nan for k in (1, 0)])
+def red_fraction_by_factory(x, z):
+    x, z = np.asarray(x), np.asarray(z)
+    return np.array([x[z == k].mean() if np.any(z == k) else np.nan for k in (1, 0)])

@@ -2,6 +2,6 @@
 
 def sample_marbles(n, pi, p1, p2, rng):
     u = rng.random(n)
-    c = (u >= pi).astype(int)
-    x = (u < np.where(c == 0, p1, p2)).astype(int)
-    return x, c
+    z = (u >= pi).astype(int)
+    x = (u < np.where(z == 0, p1, p2)).astype(int)
+    return x, z

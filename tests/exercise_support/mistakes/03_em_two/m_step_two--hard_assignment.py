@@ -1,4 +1,4 @@
 """Counts marbles whose responsibility exceeds 1/2 (hard EM) instead of averaging."""
 
-def m_step_two(r):
-    return float(np.mean(np.asarray(r) > 0.5))
+def m_step_two(gamma):
+    return float(np.mean(np.asarray(gamma) > 0.5))

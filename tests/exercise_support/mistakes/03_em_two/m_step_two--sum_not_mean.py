@@ -1,4 +1,4 @@
 """Sums the responsibilities without dividing by the number of marbles."""
 
-def m_step_two(r):
-    return float(np.sum(r))
+def m_step_two(gamma):
+    return float(np.sum(gamma))
