@@ -114,9 +114,7 @@ class BaseMixture:
         )
 
     def __repr__(self):
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"
-        }
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"}
         changed = []
         for name in self._get_param_names():
             value = getattr(self, name)
@@ -149,9 +147,7 @@ class BaseMixture:
         if self.means_init is not None:
             means = check_data(self.means_init, "means_init", ndim=2)
             if means.shape != (k, n_features):
-                raise ValueError(
-                    f"means_init must have shape ({k}, {n_features}), one row per component, got {means.shape}."
-                )
+                raise ValueError(f"means_init must have shape ({k}, {n_features}), one row per component, got {means.shape}.")
             self._check_means_init(means)
 
     def _check_means_init(self, means):
@@ -391,7 +387,7 @@ class BaseMixture:
         if state["stats"] is None:
             stats = batch_stats
         else:
-            stats = tuple((1.0 - rho) * old + rho * new for old, new in zip(state["stats"], batch_stats))
+            stats = tuple((1.0 - rho) * old + rho * new for old, new in zip(state["stats"], batch_stats, strict=True))
         self._m_step_from_statistics(stats, state["shift"])
         self.n_features_in_ = X.shape[1]
         self._online_state = {"t": t, "stats": stats, "shift": state["shift"]}

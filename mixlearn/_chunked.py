@@ -88,9 +88,7 @@ def _as_dask_weights(sample_weight, X):
     if not is_dask_array(sample_weight):
         return da.from_array(check_sample_weight(sample_weight, X.shape[0]), chunks=(X.chunks[0],))
     if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"sample_weight must be 1-D with one entry per sample ({X.shape[0]}), got shape {sample_weight.shape}."
-        )
+        raise ValueError(f"sample_weight must be 1-D with one entry per sample ({X.shape[0]}), got shape {sample_weight.shape}.")
     return sample_weight.astype(float).rechunk((X.chunks[0],))
 
 
@@ -139,7 +137,7 @@ def validate(model, X, weights):
     worker = _worker(model)
     xb, wb = _blocks(X, weights)
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
-    parts = [dask.delayed(_chunk_summary)(worker, b, w, int(o)) for b, w, o in zip(xb, wb, offsets)]
+    parts = [dask.delayed(_chunk_summary)(worker, b, w, int(o)) for b, w, o in zip(xb, wb, offsets, strict=True)]
     sums, counts, empty, n_empty, bad_weights, weight_sum = dask.compute(_tree_sum(dask, parts, _add_summaries))[0]
     if n_empty:
         raise ValueError(
@@ -195,7 +193,7 @@ def em_pass(model, xb, wb, shift):
     """The mean log-likelihood at the model's parameters and the summed statistics (one pass)."""
     dask, _ = _import_dask()
     worker = dask.delayed(_worker(model), pure=False)
-    parts = [dask.delayed(_chunk_statistics)(worker, b, w, shift) for b, w in zip(xb, wb)]
+    parts = [dask.delayed(_chunk_statistics)(worker, b, w, shift) for b, w in zip(xb, wb, strict=True)]
     ll_sum, weight_sum, stats = dask.compute(_tree_sum(dask, parts, _add_statistics))[0]
     return ll_sum / weight_sum, stats
 
@@ -227,9 +225,7 @@ def fit(model, X, sample_weight):
         sample, sample_weight_ = _initial_sample(model, X, weights, rng)
         sample = model._check_X(sample)
         if sample.shape[0] < model.n_components:
-            raise ValueError(
-                f"init_sample_size={model.init_sample_size} must be >= n_components={model.n_components}."
-            )
+            raise ValueError(f"init_sample_size={model.init_sample_size} must be >= n_components={model.n_components}.")
     xb, wb = _blocks(X, weights)
     model.n_features_in_ = X.shape[1]
     runs = []

@@ -96,20 +96,12 @@ def weighted_log_prob_complete(X, weights, means, precisions_cholesky, covarianc
             log_det = np.full(n_components, np.log(np.diag(pc)).sum())
     elif ctype == "diag":
         prec = pc**2
-        out = (
-            np.sum(means**2 * prec, axis=1)[:, None]
-            - 2.0 * (means * prec) @ X.T
-            + prec @ (X**2).T
-        )
+        out = np.sum(means**2 * prec, axis=1)[:, None] - 2.0 * (means * prec) @ X.T + prec @ (X**2).T
         log_det = np.log(pc).sum(axis=1)
     else:  # spherical
         prec = pc**2
         sq = np.einsum("nd,nd->n", X, X)
-        out = (
-            (np.sum(means**2, axis=1) * prec)[:, None]
-            - 2.0 * (means @ X.T) * prec[:, None]
-            + prec[:, None] * sq[None, :]
-        )
+        out = (np.sum(means**2, axis=1) * prec)[:, None] - 2.0 * (means @ X.T) * prec[:, None] + prec[:, None] * sq[None, :]
         log_det = d * np.log(pc)
     out *= -0.5
     with np.errstate(divide="ignore"):

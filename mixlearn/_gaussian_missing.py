@@ -136,9 +136,7 @@ def batch_marginals(X_rows, pattern, obs, mis, means, covs, conditional=True):
     cond_mean[:, np.arange(n)[:, None], row_mis] = means[:, row_mis] + (B[:, pattern] @ diff[..., None])[..., 0]
     cc = covs[:, mis[:, :, None], mis[:, None, :]] - B @ covs[:, obs[:, :, None], mis[:, None, :]]
     cond_cov = np.zeros((covs.shape[0], n_patterns, d, d))
-    cond_cov[:, np.arange(n_patterns)[:, None, None], mis[:, :, None], mis[:, None, :]] = 0.5 * (
-        cc + np.swapaxes(cc, 2, 3)
-    )
+    cond_cov[:, np.arange(n_patterns)[:, None, None], mis[:, :, None], mis[:, None, :]] = 0.5 * (cc + np.swapaxes(cc, 2, 3))
     return log_prob, cond_mean, cond_cov
 
 
@@ -146,10 +144,11 @@ def missing_features(patterns, covariance_type, shift=None):
     """Fast-path features of all rows, missing coordinates counted as 0 after the shift.
 
     Returns ``(shift, Z, iu, radius2)`` like ``quadratic_features`` (``shift`` = the columns'
-    observed means, or the given ``shift`` for a chunk of a larger array; ``radius2`` over the complete rows, whose block ``Z[:, :n_complete]`` the
-    complete-data E-step uses), or None when the fast path does not apply. With ``x~`` the row
-    shifted and zero where missing, ``r @ Z.T`` holds ``sum r``, ``sum r x~`` and
-    ``sum r x~ x~^T``; the M-step adds what the conditional means contribute, pattern by pattern.
+    observed means, or the given ``shift`` for a chunk of a larger array; ``radius2`` over the
+    complete rows, whose block ``Z[:, :n_complete]`` the complete-data E-step uses), or None when
+    the fast path does not apply. With ``x~`` the row shifted and zero where missing,
+    ``r @ Z.T`` holds ``sum r``, ``sum r x~`` and ``sum r x~ x~^T``; the M-step adds what the
+    conditional means contribute, pattern by pattern.
     """
     n, d = patterns.X.shape
     if not fast_path_applies(n, d, covariance_type):

@@ -263,7 +263,13 @@ class GaussianMixture(BaseMixture):
             params = m_step_complete(data.X, resp, sample_weight, self.covariance_type, self.reg_covar, data.features)
         else:
             params = missing.m_step(
-                data.patterns, resp, sample_weight, self.means_, self.covariances_, self.covariance_type, self.reg_covar,
+                data.patterns,
+                resp,
+                sample_weight,
+                self.means_,
+                self.covariances_,
+                self.covariance_type,
+                self.reg_covar,
                 data.features,
             )
         self.weights_, self.means_, self.covariances_ = params
@@ -277,9 +283,7 @@ class GaussianMixture(BaseMixture):
         features = data.features if data.features is not None and data.features[0] is shift else None
         if data.patterns is None:
             return complete_statistics(data.X, r, self.covariance_type, shift, features)
-        return missing.statistics(
-            data.patterns, r, self.means_, self.covariances_, self.covariance_type, shift, features
-        )
+        return missing.statistics(data.patterns, r, self.means_, self.covariances_, self.covariance_type, shift, features)
 
     def _m_step_from_statistics(self, stats, shift):
         """The M-step from sufficient statistics (totals or averages); see ``_statistics``."""
