@@ -28,7 +28,7 @@ from ._logsumexp import normalize_components
 from ._validation import check_positive_int, check_random_state, check_sample_weight
 from .exceptions import ConvergenceWarning
 
-MEMMAP_CHUNK_CELLS = 2**21  # a memmap is read in chunks of about this many values (16 MB)
+MEMMAP_CHUNK_CELLS = 2**20  # a memmap is read in chunks of about this many values (8 MB)
 _FAN_IN = 8  # statistics of this many chunks are added per task of the reduction
 
 
@@ -59,8 +59,7 @@ def as_dask(X, name="X"):
     if isinstance(X, np.memmap):
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D with shape (n_samples, n_features), got shape {X.shape}.")
-        rows = max(1, MEMMAP_CHUNK_CELLS // max(X.shape[1], 1))
-        X = da.from_array(X, chunks=(rows, -1), asarray=False)
+        X = _memmap_as_dask(X)
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D with shape (n_samples, n_features), got shape {X.shape}.")
     if any(np.isnan(size) for sizes in X.chunks for size in sizes):
@@ -80,6 +79,59 @@ def as_dask(X, name="X"):
     return X
 
 
+def _read_rows(filename, offset, dtype, n_features, start, stop):
+    """Rows ``start:stop`` of a C-ordered 2-D array stored in ``filename`` from byte ``offset``."""
+    count = (stop - start) * n_features
+    with open(filename, "rb") as f:
+        f.seek(offset + start * n_features * dtype.itemsize)
+        block = np.fromfile(f, dtype=dtype, count=count)
+    return block.reshape(stop - start, n_features)
+
+
+class FileRows(tuple):
+    """``(filename, offset, dtype, n_features, start, stop)``: rows a task reads itself (see ``_blocks``)."""
+
+    def load(self):
+        return _read_rows(*self)
+
+
+def _file_rows(X):
+    """Row chunks of a whole C-ordered memmap of a file, as ``FileRows``; None for another memmap."""
+    import mmap
+
+    if not (isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap) and X.flags.c_contiguous):
+        return None
+    if not getattr(X, "filename", None) or X.ndim != 2:
+        return None
+    n, d = X.shape
+    rows = max(1, MEMMAP_CHUNK_CELLS // max(d, 1))
+    return [FileRows((X.filename, X.offset, X.dtype, d, start, min(start + rows, n))) for start in range(0, n, rows)]
+
+
+def _load(block):
+    return block.load() if isinstance(block, FileRows) else np.asarray(block)
+
+
+def _memmap_as_dask(X):
+    """A memmap as a Dask array of row chunks of about ``MEMMAP_CHUNK_CELLS`` values.
+
+    A whole C-ordered memmap of a file is read with ordinary file reads, chunk by chunk: pages
+    of a mapping stay in the process's resident memory once touched, reads do not (and the
+    tasks hold only the file name, so they can run on other processes of the machine). Another
+    memmap (a view, Fortran order) is sliced through its mapping.
+    """
+    dask, da = _import_dask()
+    specs = _file_rows(X)
+    if specs is None:
+        rows = max(1, MEMMAP_CHUNK_CELLS // max(X.shape[1], 1))
+        return da.from_array(X, chunks=(rows, -1), asarray=False)
+    blocks = [
+        da.from_delayed(dask.delayed(_read_rows, pure=True)(*spec), shape=(spec[5] - spec[4], spec[3]), dtype=spec[2])
+        for spec in specs
+    ]
+    return da.concatenate(blocks, axis=0)
+
+
 def _as_dask_weights(sample_weight, X):
     """Sample weights as a 1-D Dask array with ``X``'s row chunks (a NumPy array is checked here)."""
     if sample_weight is None:
@@ -95,7 +147,7 @@ def _as_dask_weights(sample_weight, X):
 # -- the validation pass ---------------------------------------------------------------------------
 def _chunk_summary(model, block, weights, offset):
     """Column sums and counts of observed values, rows with nothing observed, weight checks."""
-    X = model._check_X(np.asarray(block))  # dtype, infinity, 0/1 values: errors name X
+    X = model._check_X(_load(block))  # dtype, infinity, 0/1 values: errors name X
     observed = ~np.isnan(X)
     empty = np.flatnonzero(~observed.any(axis=1)) + offset
     bad_weights = 0
@@ -125,17 +177,26 @@ def _tree_sum(dask, parts, add):
     return parts[0]
 
 
-def _blocks(X, weights):
-    xb = list(X.to_delayed().ravel())
+def _blocks(X, weights, source=None):
+    """The chunks of ``X`` (and of the weights) for the tasks of a pass.
+
+    For a whole memmap of a file, each task reads its own rows (``FileRows``): a chunk is then
+    in memory only while its task runs, whatever order the scheduler picks.
+    """
+    specs = _file_rows(source) if source is not None else None
+    if specs is not None and [s[5] - s[4] for s in specs] == list(X.chunks[0]):
+        xb = specs
+    else:
+        xb = list(X.to_delayed().ravel())
     wb = [None] * len(xb) if weights is None else list(weights.to_delayed().ravel())
     return xb, wb
 
 
-def validate(model, X, weights):
+def validate(model, X, weights, source=None):
     """One pass over ``X``: raise on bad data, else return the column means of the observed values."""
     dask, _ = _import_dask()
     worker = _worker(model)
-    xb, wb = _blocks(X, weights)
+    xb, wb = _blocks(X, weights, source)
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
     parts = [dask.delayed(_chunk_summary)(worker, b, w, int(o)) for b, w, o in zip(xb, wb, offsets, strict=True)]
     sums, counts, empty, n_empty, bad_weights, weight_sum = dask.compute(_tree_sum(dask, parts, _add_summaries))[0]
@@ -163,7 +224,7 @@ def validate(model, X, weights):
 # -- one EM pass: the E-step and the statistics of every chunk, added up ----------------------------
 def _chunk_statistics(model, block, weights, shift):
     """``(sum of w log p(x), sum of w, statistics)`` of one chunk under the model's parameters."""
-    X = model._chunk_X(block)
+    X = model._chunk_X(_load(block))
     data = model._prepare(X, shift=shift)
     w = None if weights is None else data.to_working_order(np.asarray(weights, dtype=float))
     resp, log_px = normalize_components(model._estimate_weighted_log_prob(data))
@@ -213,10 +274,11 @@ def _initial_sample(model, X, weights, rng):
 
 def fit(model, X, sample_weight):
     """Chunked EM for ``model.fit`` (see the module docstring); returns ``model``."""
+    source = X if isinstance(X, np.memmap) else None
     X = as_dask(X)
     weights = _as_dask_weights(sample_weight, X)
     model._validate_params(X)  # only the shape of X is read
-    column_means, total_weight = validate(model, X, weights)
+    column_means, total_weight = validate(model, X, weights, source)
     shift = model._statistics_shift(column_means)
     rng = check_random_state(model.random_state)
     warm = model.warm_start and hasattr(model, "converged_")
@@ -226,7 +288,7 @@ def fit(model, X, sample_weight):
         sample = model._check_X(sample)
         if sample.shape[0] < model.n_components:
             raise ValueError(f"init_sample_size={model.init_sample_size} must be >= n_components={model.n_components}.")
-    xb, wb = _blocks(X, weights)
+    xb, wb = _blocks(X, weights, source)
     model.n_features_in_ = X.shape[1]
     runs = []
     for _ in range(1 if warm else model.n_init):
