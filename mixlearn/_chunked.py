@@ -69,8 +69,8 @@ def as_dask(X, name="X"):
         )
     if X.dtype.kind != "f":
         raise TypeError(
-            f"{name} is a Dask array of dtype {X.dtype}; chunked EM needs floats (NaN marks a missing value). "
-            f"Pass {name}.astype(float)."
+            f"{name} (a Dask array or memmap) has dtype {X.dtype}; chunked EM needs floats (NaN marks a missing "
+            f"value). Pass {name}.astype(float)."
         )
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one sample and one feature.")
