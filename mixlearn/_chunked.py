@@ -17,6 +17,12 @@ without replacement (all rows, in order, when there are no more than that: the s
 in-memory fit's). One validation pass before it checks the data (dtype, infinity, rows with no
 observed value, columns never observed, 0/1 values for Bernoulli) and computes the column means
 that centre the statistics.
+
+The sums are one-pass sums of ``x`` and ``x x^T`` centred on those column means. The in-memory
+Gaussian M-step falls back to a two-pass covariance for a component whose mean lies more than
+about 3000 standard deviations from the centre (where the one-pass formula would lose digits);
+the chunked path has no second pass, so such a component (a sign of badly scaled data) gets a
+less accurate covariance. Scale the columns first.
 """
 
 import copy

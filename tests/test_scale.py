@@ -119,6 +119,16 @@ def test_memmap_is_fitted_chunk_by_chunk_and_equals_in_memory(tmp_path, monkeypa
     np.testing.assert_allclose(scores, memory.score_samples(X), rtol=1e-9)
 
 
+def test_memmap_view_and_several_starts_equal_in_memory(tmp_path):
+    X = gaussian_data(n=500, missing=0.1)
+    mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=float, shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    view = np.load(tmp_path / "X.npy", mmap_mode="r")[100:]  # a view: read through the mapping
+    params = dict(random_state=0, tol=1e-9, n_init=3, covariance_type="diag")
+    assert_same_fit(quiet_fit(GaussianMixture(3, **params), X[100:]), quiet_fit(GaussianMixture(3, **params), view))
+
+
 def test_chunked_fit_on_a_distributed_cluster_equals_in_memory():
     distributed = pytest.importorskip("distributed")
     X = gaussian_data(missing=0.1)
