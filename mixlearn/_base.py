@@ -325,8 +325,8 @@ class BaseMixture:
         -------
         self
 
-        Attributes set
-        --------------
+        Notes
+        -----
         ``n_iter_`` counts the calls since the first; ``lower_bound_`` is the batch's mean
         log-likelihood under the parameters before the step (a running view of the fit).
 

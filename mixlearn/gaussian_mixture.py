@@ -145,6 +145,15 @@ class GaussianMixture(BaseMixture):
     >>> gm = GaussianMixture(2, random_state=0, tol=1e-8).fit(X)
     >>> X[0], gm.impute(X[:1]).round(1)
     (array([3.6, nan]), array([[ 3.6, 77.2]]))
+
+    A Dask array (or a ``numpy.memmap``) larger than memory is fitted chunk by chunk, one pass
+    per iteration, with the in-memory result (``pip install mixlearn[dask]``):
+
+    >>> import dask.array as da
+    >>> chunks = da.from_array(load_faithful(), chunks=(50, 2))
+    >>> chunked = GaussianMixture(2, random_state=0, tol=1e-8).fit(chunks)
+    >>> round(chunked.score(load_faithful()) * 272, 2)
+    -1130.26
     """
 
     def __init__(
