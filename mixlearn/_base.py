@@ -15,6 +15,11 @@ model-specific pieces as small methods:
 * ``_impute(data, resp)`` / ``_sample_missing(data, labels, rng)``: conditional expectation and
   conditional draws of the missing values;
 * ``_get_parameters()`` / ``_set_parameters(params)``, ``_n_parameters()``, ``_sample(n, rng)``.
+* ``_statistics(data, resp, sample_weight, shift)`` / ``_m_step_from_statistics(stats, shift)``:
+  the M-step split in two, the sufficient statistics (sums over the samples, centred on
+  ``_statistics_shift(column_means)``) and the parameters they give; chunked EM
+  (``_chunked``, for Dask arrays and memmaps) adds the statistics of the chunks, online EM
+  (``partial_fit``) keeps running averages of them.
 
 Responsibilities are held as (K, N), components by samples: the log-sum-exp over
 components then runs along contiguous memory, which is much cheaper than the (N, K) layout.
