@@ -15,6 +15,11 @@ model-specific pieces as small methods:
 * ``_impute(data, resp)`` / ``_sample_missing(data, labels, rng)``: conditional expectation and
   conditional draws of the missing values;
 * ``_get_parameters()`` / ``_set_parameters(params)``, ``_n_parameters()``, ``_sample(n, rng)``.
+* ``_statistics(data, resp, sample_weight, shift)`` / ``_m_step_from_statistics(stats, shift)``:
+  the M-step split in two, the sufficient statistics (sums over the samples, centred on
+  ``_statistics_shift(column_means)``) and the parameters they give; chunked EM
+  (``_chunked``, for Dask arrays and memmaps) adds the statistics of the chunks, online EM
+  (``partial_fit``) keeps running averages of them.
 
 Responsibilities are held as (K, N), components by samples: the log-sum-exp over
 components then runs along contiguous memory, which is much cheaper than the (N, K) layout.
@@ -22,6 +27,7 @@ components then runs along contiguous memory, which is much cheaper than the (N,
 
 import inspect
 import warnings
+from numbers import Real
 
 import numpy as np
 
@@ -62,6 +68,9 @@ class BaseMixture:
         random_state,
         warm_start,
         callback,
+        learning_decay,
+        learning_offset,
+        init_sample_size,
     ):
         self.n_components = n_components
         self.tol = tol
@@ -73,6 +82,9 @@ class BaseMixture:
         self.random_state = random_state
         self.warm_start = warm_start
         self.callback = callback
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
+        self.init_sample_size = init_sample_size
 
     # -- scikit-learn estimator protocol -------------------------------------------------------
     @classmethod
@@ -107,9 +119,7 @@ class BaseMixture:
         )
 
     def __repr__(self):
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"
-        }
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"}
         changed = []
         for name in self._get_param_names():
             value = getattr(self, name)
@@ -142,9 +152,7 @@ class BaseMixture:
         if self.means_init is not None:
             means = check_data(self.means_init, "means_init", ndim=2)
             if means.shape != (k, n_features):
-                raise ValueError(
-                    f"means_init must have shape ({k}, {n_features}), one row per component, got {means.shape}."
-                )
+                raise ValueError(f"means_init must have shape ({k}, {n_features}), one row per component, got {means.shape}.")
             self._check_means_init(means)
 
     def _check_means_init(self, means):
@@ -166,9 +174,17 @@ class BaseMixture:
             )
         return check_missing(X, "X", columns=False)
 
-    def _prepare(self, X):
-        """Hook: ``X`` (validated, NaN = missing) ready for the E- and M-steps."""
+    def _prepare(self, X, shift=None):
+        """Hook: ``X`` (validated, NaN = missing) ready for the E- and M-steps.
+
+        ``shift`` is the centre of the coordinates in which a model accumulates sufficient
+        statistics (chunked and online EM); None lets the model choose it from ``X``.
+        """
         return PreparedData(X)
+
+    def _chunk_X(self, block):
+        """Hook: one chunk of a chunked fit as a float array ready for ``_prepare``."""
+        return self._check_X(block)
 
     # -- initialisation ------------------------------------------------------------------------
     def _initialize(self, data, sample_weight, rng):
@@ -182,6 +198,7 @@ class BaseMixture:
         resp = initial_responsibilities(start.X, self.n_components, self.init_params, rng)
         self._m_step(start, resp, sample_weight)
         self._apply_init_values()
+        return start, resp
 
     def _apply_init_values(self):
         """Replace the starting parameters by ``weights_init`` / ``means_init`` when given."""
@@ -210,7 +227,18 @@ class BaseMixture:
         ``X`` may contain NaN for missing values: the likelihood is then that of the observed
         values (the missing ones integrated out), and EM treats the missing values as latent
         variables. A row with no observed value, or a column never observed, is an error.
+
+        ``X`` may be a Dask array (or a ``numpy.memmap``) larger than memory: each iteration is
+        then one pass over its chunks, the E-step and the sufficient statistics of every chunk
+        added up by Dask (its local scheduler, or a ``dask.distributed`` cluster when a
+        ``Client`` is active). The result is that of the in-memory fit from the same start. The
+        start comes from ``init_sample_size`` rows drawn at random (all rows, when there are no
+        more: then the start, and so the fit, is the in-memory one). See ``mixlearn._chunked``.
         """
+        if _chunked_input(X):
+            from . import _chunked
+
+            return _chunked.fit(self, X, sample_weight)
         X = check_missing(self._check_X(X), "X", columns=True)
         self._validate_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -236,6 +264,7 @@ class BaseMixture:
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        self._online_state = None
         return self
 
     def _run_em(self, data, sample_weight, rng, initialize):
@@ -261,32 +290,178 @@ class BaseMixture:
         """Fit, then return the most likely component of each sample."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
+    # -- online EM -----------------------------------------------------------------------------
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of online (stepwise) EM on the batch ``X``; returns ``self``.
+
+        Online EM (Cappé & Moulines 2009; the stepwise EM of Liang & Klein 2009) keeps running
+        averages ``s`` of the sufficient statistics the M-step needs (for each component the
+        responsibility mass, and the responsibility-weighted sums of ``x`` and of ``x x^T``, or of
+        ``x`` only for :class:`BernoulliMixture`). Call ``t`` (1, 2, ...) runs the E-step on its
+        batch under the current parameters, giving the batch's average statistics ``s_hat``, then
+
+            s <- (1 - rho_t) s + rho_t s_hat,    rho_t = (t + learning_offset) ** (-learning_decay),
+
+        and the M-step turns ``s`` into the new parameters. With ``0.5 < learning_decay <= 1`` the
+        steps satisfy Robbins-Monro's conditions (sum rho_t infinite, sum rho_t^2 finite), so on an
+        endless stream from the model the parameters converge to a maximum of the expected
+        log-likelihood. A smaller ``learning_decay`` forgets the early batches faster; a larger
+        ``learning_offset`` makes the first steps smaller.
+
+        The first call initialises as :meth:`fit` does, on its batch (``init_params``,
+        ``weights_init``, ...), with ``s`` the statistics of the starting responsibilities (of the
+        batch under the user's starting parameters when they are given). With
+        ``learning_decay=1`` and ``learning_offset=0``, ``rho_1 = 1``: the first call is exactly one
+        batch EM iteration on its batch (``fit`` with ``max_iter=1``), and ``rho_t = 1/t`` makes
+        ``s`` the plain average of the batch statistics seen so far. A call after :meth:`fit`
+        continues from the fitted parameters, its first step taking the batch's statistics whole.
+        ``max_iter``, ``tol`` and ``n_init`` play no part.
+
+        Parameters
+        ----------
+        X : array-like (n_samples, n_features)
+            A batch; NaN marks a missing value (no row may be all NaN). Later batches must have
+            the first batch's number of features and may be of any size.
+        y : ignored
+        sample_weight : array-like (n_samples,), optional
+            Weights of the batch's samples (``s_hat`` is their weighted average).
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        ``n_iter_`` counts the calls since the first; ``lower_bound_`` is the batch's mean
+        log-likelihood under the parameters before the step (a running view of the fit).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mixlearn import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> gm = GaussianMixture(2, random_state=0)
+        >>> for _ in range(200):
+        ...     labels = rng.random(500) < 0.3
+        ...     batch = np.where(labels, -2.0, 3.0)[:, None] + rng.standard_normal((500, 1))
+        ...     gm = gm.partial_fit(batch)
+        >>> np.sort(gm.means_.ravel()).round(1), np.sort(gm.weights_).round(2)
+        (array([-2.,  3.]), array([0.3, 0.7]))
+        """
+        if _dask_input(X):
+            X = X.compute()
+        kappa, offset = self._check_online_params()
+        fitted = hasattr(self, "weights_")
+        X = self._check_X(X)
+        if fitted:
+            if self.means_.shape[0] != self.n_components:
+                raise ValueError(
+                    f"n_components={self.n_components} but the model was fitted with {self.means_.shape[0]} components; "
+                    f"set n_components back to {self.means_.shape[0]}, or start a new estimator (or call fit) "
+                    "to learn a different number."
+                )
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                    "features as input (the number of its first batch); pass batches with the same columns."
+                )
+        X = check_missing(X, "X", columns=not fitted)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
+        state = getattr(self, "_online_state", None)
+        if not fitted:
+            self._validate_params(X)
+            shift = self._statistics_shift(np.nanmean(X, axis=0))
+            data = self._prepare(X, shift=shift)
+            weights_w = data.to_working_order(sample_weight)
+            start, resp = self._initialize(data, weights_w, check_random_state(self.random_state))
+            if self.weights_init is None and self.means_init is None and getattr(self, "covariances_init", None) is None:
+                stats = _scale(self._statistics(start, resp, weights_w, shift), 1.0 / total_weight)
+            else:
+                stats = None
+            state = {"t": 0, "stats": stats, "shift": shift}
+        else:
+            if state is None:  # fitted by fit: centre the statistics on the fitted mixture's mean
+                state = {"t": 0, "stats": None, "shift": self._statistics_shift(self.weights_ @ self.means_)}
+            data = self._prepare(X, shift=state["shift"])
+            weights_w = data.to_working_order(sample_weight)
+        resp, ll = self._e_step(data, weights_w)
+        batch_stats = _scale(self._statistics(data, resp, weights_w, state["shift"]), 1.0 / total_weight)
+        t = state["t"] + 1
+        rho = (t + offset) ** (-kappa)
+        if state["stats"] is None:
+            stats = batch_stats
+        else:
+            stats = tuple((1.0 - rho) * old + rho * new for old, new in zip(state["stats"], batch_stats, strict=True))
+        self._m_step_from_statistics(stats, state["shift"])
+        self.n_features_in_ = X.shape[1]
+        self._online_state = {"t": t, "stats": stats, "shift": state["shift"]}
+        self.n_iter_ = t
+        self.lower_bound_ = ll
+        return self
+
+    def _check_online_params(self):
+        kappa, offset = self.learning_decay, self.learning_offset
+        if isinstance(kappa, bool) or not isinstance(kappa, (Real, np.integer, np.floating)):
+            raise TypeError(f"learning_decay must be a number in (0.5, 1], got {kappa!r}.")
+        if not 0.5 < kappa <= 1:
+            raise ValueError(
+                f"learning_decay must be in (0.5, 1] (so that the step sizes rho_t = (t + learning_offset)^-learning_decay "
+                f"add up to infinity while their squares stay summable), got {kappa}."
+            )
+        return float(kappa), check_nonneg_real(offset, "learning_offset")
+
     # -- inference -----------------------------------------------------------------------------
     # Rows with NaN are scored by the density of their observed coordinates.
     def score_samples(self, X):
         """Log-likelihood ``log p(x_n)`` of each sample, shape (n_samples,).
 
         For a sample with missing values (NaN) this is the log-density of its observed values.
+        For a Dask ``X`` the result is a Dask array, computed chunk by chunk when asked.
         """
+        if _chunked_input(X):
+            return self._lazy(X, "score_samples")
         data = self._prepare(self._check_predict_X(X))
         return data.to_input_order(logsumexp_components(self._estimate_weighted_log_prob(data)))
 
     def score(self, X, y=None):
-        """Mean log-likelihood per sample (of the observed values, for samples with NaN)."""
+        """Mean log-likelihood per sample (of the observed values, for samples with NaN).
+
+        For a Dask ``X``, a 0-d Dask array (call ``.compute()``).
+        """
+        if _chunked_input(X):
+            mean = self._lazy(X, "score_samples", keep_lazy=True).mean()
+            return mean if _dask_input(X) else float(mean.compute())
         return float(self.score_samples(X).mean())
 
     def predict_proba(self, X):
         """Posterior probability of each component for each sample, shape (n_samples, n_components).
 
         For a sample with missing values (NaN) the posterior given its observed values.
+        For a Dask ``X`` the result is a Dask array.
         """
+        if _chunked_input(X):
+            return self._lazy(X, "predict_proba")
         data = self._prepare(self._check_predict_X(X))
         return data.to_input_order(self._e_step(data, None)[0].T)
 
     def predict(self, X):
-        """The most likely component (index) of each sample (given its observed values)."""
+        """The most likely component (index) of each sample (given its observed values).
+
+        For a Dask ``X`` the result is a Dask array.
+        """
+        if _chunked_input(X):
+            return self._lazy(X, "predict")
         data = self._prepare(self._check_predict_X(X))
         return data.to_input_order(np.argmax(self._estimate_weighted_log_prob(data), axis=0))
+
+    def _lazy(self, X, method, keep_lazy=False):
+        """``method`` on a Dask array (lazy) or a memmap (computed chunk by chunk, unless ``keep_lazy``)."""
+        from . import _chunked
+
+        self._check_is_fitted()
+        out = _chunked.lazy(self, X, method)
+        return out if keep_lazy or _dask_input(X) else out.compute()
 
     def impute(self, X):
         """``X`` with each missing value (NaN) replaced by its conditional expectation.
@@ -384,6 +559,19 @@ class BaseMixture:
         """Akaike information criterion on ``X`` (lower is better; observed-data likelihood)."""
         X = self._check_predict_X(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+
+def _scale(stats, factor):
+    return tuple(factor * s for s in stats)
+
+
+def _dask_input(X):
+    return type(X).__module__.split(".")[:2] == ["dask", "array"] and hasattr(X, "chunks")
+
+
+def _chunked_input(X):
+    """Dask arrays and memmaps take the chunked path (``mixlearn._chunked``, which imports Dask)."""
+    return _dask_input(X) or isinstance(X, np.memmap)
 
 
 def kmeans_plusplus(X, n_clusters, rng):

@@ -21,17 +21,19 @@ _MAX_FEATURE_CELLS = 20_000_000  # F * N; above this the features would use > 16
 _CANCELLATION_LIMIT = 1e7  # |shifted scale|^2 / variance beyond which we use direct formulas
 
 
-def quadratic_features(X, covariance_type):
+def quadratic_features(X, covariance_type, shift=None):
     """``(shift, Z, iu, radius2)`` for the fast path, or None when it does not apply.
 
     ``Z`` is the (F, N) array of features of ``X - shift``; ``iu`` the upper-triangle indices;
     ``radius2`` the largest squared distance of a sample from ``shift``. Computed once per
-    ``X`` (per fit) and passed to the E- and M-steps.
+    ``X`` (per fit) and passed to the E- and M-steps. ``shift`` defaults to the mean of ``X``
+    (a chunk of a larger array passes the whole array's column means, so that the sums of
+    all chunks are in the same coordinates).
     """
     n, d = X.shape
     if not fast_path_applies(n, d, covariance_type):
         return None
-    shift = X.mean(axis=0)
+    shift = X.mean(axis=0) if shift is None else shift
     xs = (X - shift).T  # (D, N)
     return (shift, *features_of_shifted(xs))
 
@@ -94,20 +96,12 @@ def weighted_log_prob_complete(X, weights, means, precisions_cholesky, covarianc
             log_det = np.full(n_components, np.log(np.diag(pc)).sum())
     elif ctype == "diag":
         prec = pc**2
-        out = (
-            np.sum(means**2 * prec, axis=1)[:, None]
-            - 2.0 * (means * prec) @ X.T
-            + prec @ (X**2).T
-        )
+        out = np.sum(means**2 * prec, axis=1)[:, None] - 2.0 * (means * prec) @ X.T + prec @ (X**2).T
         log_det = np.log(pc).sum(axis=1)
     else:  # spherical
         prec = pc**2
         sq = np.einsum("nd,nd->n", X, X)
-        out = (
-            (np.sum(means**2, axis=1) * prec)[:, None]
-            - 2.0 * (means @ X.T) * prec[:, None]
-            + prec[:, None] * sq[None, :]
-        )
+        out = (np.sum(means**2, axis=1) * prec)[:, None] - 2.0 * (means @ X.T) * prec[:, None] + prec[:, None] * sq[None, :]
         log_det = d * np.log(pc)
     out *= -0.5
     with np.errstate(divide="ignore"):
@@ -162,3 +156,63 @@ def m_step_complete(X, resp, sample_weight, covariance_type, reg_covar, features
         var = np.maximum(var, reg)
         cov = var if ctype == "diag" else var.mean(axis=1)
     return nk / nk.sum(), means, cov
+
+
+# -- sufficient statistics (chunked and online EM) ------------------------------------------------
+#
+# The M-step needs the data only through sums over the samples: sum r_k, sum r_k x and sum r_k x x^T
+# (only its diagonal for diag and spherical covariances). Sums over chunks add up, so a chunked or
+# online EM keeps these and ``parameters_from_statistics`` turns them into parameters. They are held
+# in coordinates shifted by a fixed ``shift`` (the data's column means), which keeps the one-pass
+# second moments accurate.
+
+
+def complete_statistics(X, r, covariance_type, shift, features):
+    """``(sum r, sum r x, sum r x x^T)`` of rows without missing values, in coordinates shifted by ``shift``.
+
+    ``r`` (K, N) are the responsibilities multiplied by any sample weights; ``features`` is
+    ``quadratic_features(X, covariance_type, shift)`` or None. For ``diag`` and ``spherical`` the
+    third entry is ``sum r x^2`` (K, D), the diagonal.
+    """
+    n_components, d = r.shape[0], X.shape[1]
+    nk = r.sum(axis=1)
+    if covariance_type in ("full", "tied"):
+        sum_xx = np.empty((n_components, d, d))
+        if features is not None:
+            _, Z, iu, _ = features
+            stats = r @ Z.T
+            sum_x = stats[:, 1 : d + 1].copy()
+            sum_xx[:, iu[0], iu[1]] = stats[:, d + 1 :]
+            sum_xx[:, iu[1], iu[0]] = stats[:, d + 1 :]
+        else:
+            xs = X - shift
+            sum_x = r @ xs
+            for k in range(n_components):
+                sum_xx[k] = (r[k][:, None] * xs).T @ xs
+        return nk, sum_x, sum_xx
+    xs = X - shift
+    return nk, r @ xs, r @ (xs * xs)
+
+
+def parameters_from_statistics(stats, shift, covariance_type, reg_covar):
+    """``(weights, means, covariances)`` from sufficient statistics ``(sum r, sum r x, sum r x x^T)``.
+
+    The statistics may be totals or averages (any common scale): the parameters are ratios.
+    """
+    nk, sum_x, sum_xx = stats
+    nk = nk + 10 * np.finfo(float).eps
+    m = sum_x / nk[:, None]
+    if covariance_type in ("full", "tied"):
+        d = m.shape[1]
+        scatter = sum_xx / nk[:, None, None] - m[:, :, None] * m[:, None, :]
+        scatter = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
+        if covariance_type == "full":
+            cov = scatter
+            cov[:, np.arange(d), np.arange(d)] += reg_covar
+        else:
+            cov = np.einsum("k,kij->ij", nk, scatter) / nk.sum()
+            cov.flat[:: d + 1] += reg_covar
+    else:
+        var = np.maximum(sum_xx / nk[:, None] - m**2 + reg_covar, reg_covar)
+        cov = var if covariance_type == "diag" else var.mean(axis=1)
+    return nk / nk.sum(), m + shift, cov

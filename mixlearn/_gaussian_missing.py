@@ -137,25 +137,24 @@ def batch_marginals(X_rows, pattern, obs, mis, means, covs, conditional=True):
     cond_mean[:, np.arange(n)[:, None], row_mis] = means[:, row_mis] + (coef[:, pattern] @ diff[..., None])[..., 0]
     cc = covs[:, mis[:, :, None], mis[:, None, :]] - coef @ covs[:, obs[:, :, None], mis[:, None, :]]
     cond_cov = np.zeros((covs.shape[0], n_patterns, d, d))
-    cond_cov[:, np.arange(n_patterns)[:, None, None], mis[:, :, None], mis[:, None, :]] = 0.5 * (
-        cc + np.swapaxes(cc, 2, 3)
-    )
+    cond_cov[:, np.arange(n_patterns)[:, None, None], mis[:, :, None], mis[:, None, :]] = 0.5 * (cc + np.swapaxes(cc, 2, 3))
     return log_prob, cond_mean, cond_cov
 
 
-def missing_features(patterns, covariance_type):
+def missing_features(patterns, covariance_type, shift=None):
     """Fast-path features of all rows, missing coordinates counted as 0 after the shift.
 
     Returns ``(shift, Z, iu, radius2)`` like ``quadratic_features`` (``shift`` = the columns'
-    observed means; ``radius2`` over the complete rows, whose block ``Z[:, :n_complete]`` the
-    complete-data E-step uses), or None when the fast path does not apply. With ``x~`` the row
-    shifted and zero where missing, ``r @ Z.T`` holds ``sum r``, ``sum r x~`` and
-    ``sum r x~ x~^T``; the M-step adds what the conditional means contribute, pattern by pattern.
+    observed means, or the given ``shift`` for a chunk of a larger array; ``radius2`` over the
+    complete rows, whose block ``Z[:, :n_complete]`` the complete-data E-step uses), or None when
+    the fast path does not apply. With ``x~`` the row shifted and zero where missing,
+    ``r @ Z.T`` holds ``sum r``, ``sum r x~`` and ``sum r x~ x~^T``; the M-step adds what the
+    conditional means contribute, pattern by pattern.
     """
     n, d = patterns.X.shape
     if not fast_path_applies(n, d, covariance_type):
         return None
-    shift = patterns.column_means()
+    shift = patterns.column_means() if shift is None else shift
     xs = ((patterns.X0 - shift) * patterns.observed).T
     Z, iu, _ = features_of_shifted(xs)
     complete = xs[:, : patterns.n_complete]
@@ -210,10 +209,10 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
     ``covariances``. ``features`` are ``missing_features(patterns, covariance_type)`` (or None)."""
     r = resp if sample_weight is None else resp * sample_weight
     n_components, d = means.shape
-    nk = r.sum(axis=1) + _EPS
-    X0 = patterns.X0
     if covariance_type in ("diag", "spherical"):
+        nk = r.sum(axis=1) + _EPS
         old_var = covariances if covariance_type == "diag" else np.repeat(covariances[:, None], d, axis=1)
+        X0 = patterns.X0
         r_missing = r @ (1.0 - patterns.observed)  # (K, D): responsibility mass on missing entries
         new_means = (r @ X0 + r_missing * means) / nk[:, None]
         avg_x2 = (r @ (X0 * X0) + r_missing * (means**2 + old_var)) / nk[:, None]
@@ -221,13 +220,57 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
         cov = var if covariance_type == "diag" else var.mean(axis=1)
         return nk / nk.sum(), new_means, cov
 
+    shift = features[0] if features is not None else patterns.column_means()
+    nk = r.sum(axis=1) + _EPS
+    _, sum_x, sum_xx, conditionals = _shifted_sums(patterns, r, means, covariances, covariance_type, shift, features)
+    shifted_means = sum_x / nk[:, None]
+    scatter = sum_xx / nk[:, None, None] - shifted_means[:, :, None] * shifted_means[:, None, :]
+    for k in range(n_components):
+        var = np.diagonal(scatter[k])
+        if not (np.all(var > 0) and shifted_means[k] @ shifted_means[k] <= _CANCELLATION_LIMIT * var.min()):
+            scatter[k] = _direct_scatter(patterns, r[k], nk[k], conditionals, k)
+    new_means = shifted_means + shift
+    if covariance_type == "full":
+        cov = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
+        cov[:, np.arange(d), np.arange(d)] += reg_covar
+    else:
+        cov = np.einsum("k,kij->ij", nk, scatter) / nk.sum()
+        cov = 0.5 * (cov + cov.T)
+        cov.flat[:: d + 1] += reg_covar
+    return nk / nk.sum(), new_means, cov
+
+
+def statistics(patterns, r, means, covariances, covariance_type, shift, features):
+    """Expected sufficient statistics ``(sum r, sum r x, sum r x x^T)`` of rows with missing values.
+
+    ``r`` are the (K, N) responsibilities already multiplied by any sample weights; the sums are
+    in coordinates shifted by ``shift`` (``features`` = ``missing_features(patterns, covariance_type,
+    shift)`` or None), each missing value replaced by its conditional expectation under ``means``
+    and ``covariances`` and its conditional (co)variance added to the second moments. For
+    ``diag``/``spherical`` the third entry holds only the diagonal, ``sum r x^2`` (K, D).
+    """
+    d = means.shape[1]
+    if covariance_type in ("diag", "spherical"):
+        old_var = covariances if covariance_type == "diag" else np.repeat(covariances[:, None], d, axis=1)
+        xs = (patterns.X0 - shift) * patterns.observed
+        r_missing = r @ (1.0 - patterns.observed)
+        m = means - shift
+        return r.sum(axis=1), r @ xs + r_missing * m, r @ (xs * xs) + r_missing * (m**2 + old_var)
+    nk, sum_x, sum_xx, _ = _shifted_sums(patterns, r, means, covariances, covariance_type, shift, features)
+    return nk, sum_x, sum_xx
+
+
+def _shifted_sums(patterns, r, means, covariances, covariance_type, shift, features):
+    """``(sum r, sum r x, sum r x x^T, conditionals)`` for full and tied covariances."""
     # Sufficient statistics sum r, sum r x, sum r x x^T (with x_m -> E[x_m | x_o, k]) in coordinates
-    # shifted to the data's centre. First every row with its missing values counted as 0 (``x~``,
+    # shifted by ``shift``. First every row with its missing values counted as 0 (``x~``,
     # through the fast-path features when there are some); then, pattern by pattern, what the
     # conditional means c add: sum r c, the cross terms sum r c x~^T (and transpose) and
     # sum r c c^T; and Cov[x_m | x_o, k] added to the second moments.
+    n_components, d = means.shape
+    X0 = patterns.X0
     covs = full_covariances(covariances, covariance_type, d)
-    shift = features[0] if features is not None else patterns.column_means()
+    nk = r.sum(axis=1)
     sum_xx = np.empty((n_components, d, d))
     if features is not None:
         _, Z, iu, _ = features
@@ -264,21 +307,7 @@ def m_step(patterns, resp, sample_weight, means, covariances, covariance_type, r
         sum_x += weighted_c.sum(axis=2)
         sum_xx += cross + np.swapaxes(cross, 1, 2) + weighted_c @ c
         sum_xx += np.einsum("kp,kpij->kij", mass, np.broadcast_to(cond_cov, (n_components, *cond_cov.shape[1:])))
-    shifted_means = sum_x / nk[:, None]
-    scatter = sum_xx / nk[:, None, None] - shifted_means[:, :, None] * shifted_means[:, None, :]
-    for k in range(n_components):
-        var = np.diagonal(scatter[k])
-        if not (np.all(var > 0) and shifted_means[k] @ shifted_means[k] <= _CANCELLATION_LIMIT * var.min()):
-            scatter[k] = _direct_scatter(patterns, r[k], nk[k], conditionals, k)
-    new_means = shifted_means + shift
-    if covariance_type == "full":
-        cov = 0.5 * (scatter + np.swapaxes(scatter, 1, 2))
-        cov[:, np.arange(d), np.arange(d)] += reg_covar
-    else:
-        cov = np.einsum("k,kij->ij", nk, scatter) / nk.sum()
-        cov = 0.5 * (cov + cov.T)
-        cov.flat[:: d + 1] += reg_covar
-    return nk / nk.sum(), new_means, cov
+    return nk, sum_x, sum_xx, conditionals
 
 
 def _direct_scatter(patterns, r_k, nk_k, conditionals, k):

@@ -44,6 +44,15 @@ class BernoulliMixture(BaseMixture):
         None: ``X`` must hold 0 and 1 (and NaN for missing entries). A number ``t``: values
         above ``t`` count as 1, the others as 0 (NaN stays missing), as scikit-learn's
         ``BernoulliNB(binarize=t)`` does.
+    learning_decay : float in (0.5, 1], default 0.6
+        Online EM (:meth:`partial_fit`): the step size of call ``t`` is
+        ``rho_t = (t + learning_offset) ** (-learning_decay)``.
+    learning_offset : float >= 0, default 1.0
+        Online EM: larger values make the first steps smaller (see :meth:`partial_fit`).
+    init_sample_size : int, default 100_000
+        Chunked EM (``fit`` on a Dask array or a memmap): the initialisation runs on this many
+        rows drawn at random, or on all rows (then the fit is the in-memory one) when there are
+        no more.
 
     Missing entries (NaN) are latent variables: the likelihood is that of the observed entries,
     and :meth:`impute` gives the conditional probability that a missing entry is 1.
@@ -88,6 +97,9 @@ class BernoulliMixture(BaseMixture):
         warm_start=False,
         callback=None,
         binarize=None,
+        learning_decay=0.6,
+        learning_offset=1.0,
+        init_sample_size=100_000,
     ):
         super().__init__(
             n_components,
@@ -100,6 +112,9 @@ class BernoulliMixture(BaseMixture):
             random_state=random_state,
             warm_start=warm_start,
             callback=callback,
+            learning_decay=learning_decay,
+            learning_offset=learning_offset,
+            init_sample_size=init_sample_size,
         )
         self.min_prob = min_prob
         self.binarize = binarize
@@ -147,15 +162,27 @@ class BernoulliMixture(BaseMixture):
 
     # M-step; a missing entry counts with its expectation under the current parameters, theta_kj
     def _m_step(self, data, resp, sample_weight):
+        self._m_step_from_statistics(self._statistics(data, resp, sample_weight, None), None)
+
+    # sufficient statistics: sum r and sum r x (totals or averages; the M-step takes ratios)
+    def _statistics(self, data, resp, sample_weight, shift):
         if sample_weight is not None:
             resp = resp * sample_weight
-        nk = resp.sum(axis=1) + 10 * np.finfo(float).eps
+        nk = resp.sum(axis=1)
         if data.patterns is None:
             successes = resp @ data.X
         else:
             successes = resp @ data.patterns.X0 + (resp @ (1.0 - data.patterns.observed)) * self.means_
+        return nk, successes
+
+    def _m_step_from_statistics(self, stats, shift):
+        nk, successes = stats
+        nk = nk + 10 * np.finfo(float).eps
         self.weights_ = nk / nk.sum()
         self.means_ = np.clip(successes / nk[:, None], self.min_prob, 1 - self.min_prob)
+
+    def _statistics_shift(self, column_means):
+        return None
 
     # missing values: E[x_j | x^o] = sum_k P(z = k | x^o) theta_kj, since features are independent given z
     def _impute(self, data, resp):

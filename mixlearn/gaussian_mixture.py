@@ -15,7 +15,13 @@ from scipy import linalg
 
 from . import _gaussian_missing as missing
 from ._base import BaseMixture
-from ._gaussian_kernels import m_step_complete, quadratic_features, weighted_log_prob_complete
+from ._gaussian_kernels import (
+    complete_statistics,
+    m_step_complete,
+    parameters_from_statistics,
+    quadratic_features,
+    weighted_log_prob_complete,
+)
 from ._validation import check_data, check_nonneg_real
 
 __all__ = ["GaussianMixture"]
@@ -82,6 +88,15 @@ class GaussianMixture(BaseMixture):
     callback : callable, optional
         ``callback(model, iteration)`` after every EM iteration, with the model holding the
         current parameters (handy for animations and teaching).
+    learning_decay : float in (0.5, 1], default 0.6
+        Online EM (:meth:`partial_fit`): the step size of call ``t`` is
+        ``rho_t = (t + learning_offset) ** (-learning_decay)``.
+    learning_offset : float >= 0, default 1.0
+        Online EM: larger values make the first steps smaller (see :meth:`partial_fit`).
+    init_sample_size : int, default 100_000
+        Chunked EM (``fit`` on a Dask array or a memmap): the initialisation runs on this many
+        rows drawn at random, or on all rows (then the fit is the in-memory one) when there are
+        no more.
 
     Attributes
     ----------
@@ -130,6 +145,15 @@ class GaussianMixture(BaseMixture):
     >>> gm = GaussianMixture(2, random_state=0, tol=1e-8).fit(X)
     >>> X[0], gm.impute(X[:1]).round(1)
     (array([3.6, nan]), array([[ 3.6, 77.2]]))
+
+    A Dask array (or a ``numpy.memmap``) larger than memory is fitted chunk by chunk, one pass
+    per iteration, with the in-memory result (``pip install mixlearn[dask]``):
+
+    >>> import dask.array as da
+    >>> chunks = da.from_array(load_faithful(), chunks=(50, 2))
+    >>> chunked = GaussianMixture(2, random_state=0, tol=1e-8).fit(chunks)
+    >>> round(chunked.score(load_faithful()) * 272, 2)
+    -1130.26
     """
 
     def __init__(
@@ -148,6 +172,9 @@ class GaussianMixture(BaseMixture):
         random_state=None,
         warm_start=False,
         callback=None,
+        learning_decay=0.6,
+        learning_offset=1.0,
+        init_sample_size=100_000,
     ):
         super().__init__(
             n_components,
@@ -160,6 +187,9 @@ class GaussianMixture(BaseMixture):
             random_state=random_state,
             warm_start=warm_start,
             callback=callback,
+            learning_decay=learning_decay,
+            learning_offset=learning_offset,
+            init_sample_size=init_sample_size,
         )
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
@@ -210,13 +240,17 @@ class GaussianMixture(BaseMixture):
             self.covariances_ = np.array(self.covariances_init, dtype=float)
             self.precisions_cholesky_ = _precision_cholesky(self.covariances_, self.covariance_type, "covariances_init")
 
-    def _prepare(self, X):
+    def _prepare(self, X, shift=None):
         data = super()._prepare(X)
         if data.patterns is None:
-            data.features = quadratic_features(data.X, self.covariance_type)
+            data.features = quadratic_features(data.X, self.covariance_type, shift)
         else:
-            data.features = missing.missing_features(data.patterns, self.covariance_type)
+            data.features = missing.missing_features(data.patterns, self.covariance_type, shift)
         return data
+
+    def _chunk_X(self, block):
+        # chunks were checked by the validation pass of a chunked fit (or come from a checked array)
+        return np.asarray(block, dtype=float)
 
     # -- E-step: log densities -----------------------------------------------------------------
     def _estimate_weighted_log_prob(self, data):
@@ -238,11 +272,36 @@ class GaussianMixture(BaseMixture):
             params = m_step_complete(data.X, resp, sample_weight, self.covariance_type, self.reg_covar, data.features)
         else:
             params = missing.m_step(
-                data.patterns, resp, sample_weight, self.means_, self.covariances_, self.covariance_type, self.reg_covar,
+                data.patterns,
+                resp,
+                sample_weight,
+                self.means_,
+                self.covariances_,
+                self.covariance_type,
+                self.reg_covar,
                 data.features,
             )
         self.weights_, self.means_, self.covariances_ = params
         self.precisions_cholesky_ = _precision_cholesky(self.covariances_, self.covariance_type)
+
+    # -- sufficient statistics (chunked and online EM) -----------------------------------------
+    def _statistics(self, data, resp, sample_weight, shift):
+        """``(sum r, sum r x, sum r x x^T)`` of ``data`` in coordinates shifted by ``shift`` (missing
+        values replaced by their expected sufficient statistics under the current parameters)."""
+        r = resp if sample_weight is None else resp * sample_weight
+        features = data.features if data.features is not None and data.features[0] is shift else None
+        if data.patterns is None:
+            return complete_statistics(data.X, r, self.covariance_type, shift, features)
+        return missing.statistics(data.patterns, r, self.means_, self.covariances_, self.covariance_type, shift, features)
+
+    def _m_step_from_statistics(self, stats, shift):
+        """The M-step from sufficient statistics (totals or averages); see ``_statistics``."""
+        weights, means, cov = parameters_from_statistics(stats, shift, self.covariance_type, self.reg_covar)
+        precisions_cholesky = _precision_cholesky(cov, self.covariance_type)
+        self.weights_, self.means_, self.covariances_, self.precisions_cholesky_ = weights, means, cov, precisions_cholesky
+
+    def _statistics_shift(self, column_means):
+        return np.asarray(column_means, dtype=float)
 
     # -- missing values ------------------------------------------------------------------------
     def _impute(self, data, resp):

@@ -66,7 +66,7 @@ def _checked_texts(code: str) -> list[str]:
 
 def test_toc_has_the_new_pages():
     names = {p.stem for p in _toc_pages()}
-    assert {"notation", "log_space", "em_general", "gmm_em", "convergence", "kmeans"} <= names
+    assert {"notation", "log_space", "em_general", "gmm_em", "convergence", "em_at_scale", "kmeans"} <= names
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
@@ -117,7 +117,7 @@ def test_every_chapter_page_has_an_interactive_figure_and_exercises():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     chapters = next(part for part in toc["parts"] if part["caption"] == "Chapters")["chapters"]
     files = [c["file"] for c in chapters] + [s["file"] for c in chapters for s in c.get("sections", [])]
-    assert len(files) == 12
+    assert len(files) == 13
     for f in files:
         text = (ROOT / f"{f}.md").read_text(encoding="utf-8")
         assert re.search(r"\b(FrameFigure|DrawnFigure)\(", text), f"{f}: no interactive figure"

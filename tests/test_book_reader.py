@@ -26,7 +26,7 @@ except ImportError:  # tests/ imported as a package
     from tests.book_support.browser import Browser, find_chromium
     from tests.book_support.build import CHAPTERS, SCREENSHOTS, served_book
 
-PAGES = ["book/intro.html", *[f"book/{c}.html" for c in CHAPTERS], "book/exercises/index.html",
+PAGES = ["book/intro.html", *[f"book/{c}.html" for c in CHAPTERS], "book/em_at_scale.html", "book/exercises/index.html",
          "book/bibliography.html"]
 SHOTS = SCREENSHOTS / "reader"
 PHONE = {"width": 390, "height": 844}
