@@ -39,7 +39,7 @@ SWITCHED_OFF = ("{name} is switched off while grading: this exercise is about wr
 # their numerical kernels) are replaced by stubs of every top-level function and class they define;
 # single functions are emptied in place.
 STUB_MODULES = ("em.py", "_base.py", "gaussian_mixture.py", "bernoulli_mixture.py",
-                "_gaussian_kernels.py", "_gaussian_missing.py", "_missing.py")
+                "_gaussian_kernels.py", "_gaussian_missing.py", "_missing.py", "_chunked.py")
 STUB_FUNCTIONS = {
     "mixture.py": ("posterior", "component_log_likelihood", "_weighted_log_prob"),
     "_logsumexp.py": ("normalize_components", "logsumexp_components"),
