@@ -183,6 +183,26 @@ def test_student_edition_stubs_exactly_the_listed_names(tmp_path):
     assert "ran" not in out.stdout
 
 
+def test_a_module_added_to_mixlearn_later_is_switched_off_by_default(tmp_path):
+    """The edition keeps an allow-list of modules: a new module (here a MAP-EM a student could call
+    instead of writing EM, and one in a new subpackage) is stubbed without anyone listing it."""
+    pkg = tmp_path / "src" / "mixlearn"
+    shutil.copytree(sandbox.mixlearn_package_dir(), pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    (pkg / "map_em.py").write_text("def map_weights(x, components, alpha=1.0):\n    return [0.5, 0.5]\n\n"
+                                   "class Helper:\n    pass\n")
+    (pkg / "extra").mkdir()
+    (pkg / "extra" / "__init__.py").write_text("")
+    (pkg / "extra" / "fit.py").write_text("def em_again(x):\n    return 42\n")
+    assert "map_em.py" in sandbox.stub_modules(str(pkg)) and "extra/fit.py" in sandbox.stub_modules(str(pkg))
+    dest = sandbox.build_student_edition(str(pkg), str(tmp_path / "ed" / "mixlearn"))
+    code = ("import mixlearn.map_em as m, mixlearn.extra.fit as f\n"
+            "for call in (lambda: m.map_weights([1], []), lambda: f.em_again(1), lambda: m.Helper()):\n"
+            "    try:\n        print('ran', call())\n    except RuntimeError as e:\n        print('switched off' in str(e))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/",
+                         env={"PYTHONPATH": os.path.dirname(dest), "PATH": os.environ["PATH"]})
+    assert out.stdout == "True\nTrue\nTrue\n", out.stdout + out.stderr
+
+
 def test_an_assignment_can_switch_off_mixture_logpdf_too(tmp_path):
     """mixture_logpdf stays available by default (the edition writes its own version); an assignment
     that lists it in SWITCHED_OFF gets it switched off, not silently rewritten."""

@@ -38,8 +38,22 @@ SWITCHED_OFF = ("{name} is switched off while grading: this exercise is about wr
 # What the student edition of mixlearn leaves out.  Whole modules (EM and the estimators with all
 # their numerical kernels) are replaced by stubs of every top-level function and class they define;
 # single functions are emptied in place.
-STUB_MODULES = ("em.py", "_base.py", "gaussian_mixture.py", "bernoulli_mixture.py",
-                "_gaussian_kernels.py", "_gaussian_missing.py", "_missing.py", "_chunked.py")
+# An allow-list: the modules the exercises use are kept (some with functions emptied below); every
+# other module of the package is replaced, so a module added to mixlearn later (a new estimator, a
+# MAP or variational EM, ...) is switched off in the edition until it is listed here.
+KEPT_MODULES = ("__init__.py", "distributions.py", "mixture.py", "_logsumexp.py", "_validation.py",
+                "exceptions.py", "datasets/__init__.py")
+def stub_modules(package_dir: str) -> tuple[str, ...]:
+    """Every Python file of the package at *package_dir* the edition replaces by stubs (paths
+    relative to it, with ``/``): all but :data:`KEPT_MODULES` and the folders left out."""
+    out = []
+    for base, dirs, files in os.walk(package_dir):
+        dirs[:] = sorted(d for d in dirs if d not in LEFT_OUT)
+        for name in sorted(files):
+            rel = os.path.relpath(os.path.join(base, name), package_dir).replace(os.sep, "/")
+            if name.endswith(".py") and rel not in KEPT_MODULES:
+                out.append(rel)
+    return tuple(sorted(out))
 STUB_FUNCTIONS = {
     "mixture.py": ("posterior", "component_log_likelihood", "_weighted_log_prob"),
     "_logsumexp.py": ("normalize_components", "logsumexp_components"),
@@ -134,7 +148,7 @@ def stub_rules(switched_off=()) -> dict:
     rules = {k: tuple(v) for k, v in STUB_FUNCTIONS.items()}
     for item in switched_off:
         module, _, name = str(item).partition(":")
-        if not (module.endswith(".py") and name.isidentifier()) or module in STUB_MODULES:
+        if not (module.endswith(".py") and name.isidentifier()) or module not in KEPT_MODULES:
             raise ValueError(f"switched_off: {item!r} should read '<file under mixlearn/>:<function>', e.g. "
                              "'datasets/__init__.py:make_marbles' (a file not already replaced as a whole)")
         rules[module] = tuple(sorted(set(rules.get(module, ())) | {name}))
@@ -147,14 +161,12 @@ def build_student_edition(package_dir: str, dest: str, switched_off=(), python: 
     again)."""
     shutil.copytree(package_dir, dest, ignore=lambda d, names: [
         n for n in names if n in LEFT_OUT and os.path.samefile(d, package_dir) or n == "__pycache__"])
-    for module in STUB_MODULES:
+    for module in stub_modules(dest):
         path = os.path.join(dest, module)
-        if not os.path.exists(path):
-            continue
         with open(path) as fh:
             names = _top_level_names(fh.read())
         with open(path, "w") as fh:
-            fh.write(_stub_module(module[:-3], names))
+            fh.write(_stub_module(module[:-3].replace("/", "."), names))
     for module, names in stub_rules(switched_off).items():
         path = os.path.join(dest, module)
         with open(path) as fh:
@@ -195,7 +207,7 @@ def _package_fingerprint(package_dir: str, switched_off=()) -> str:
     h = hashlib.sha256()
     with open(os.path.abspath(__file__), "rb") as fh:
         h.update(fh.read())
-    h.update(repr((sorted(STUB_MODULES), sorted(stub_rules(switched_off).items()), STUDENT_MIXTURE_LOGPDF,
+    h.update(repr((KEPT_MODULES, stub_modules(package_dir), sorted(stub_rules(switched_off).items()), STUDENT_MIXTURE_LOGPDF,
                    LEFT_OUT, EDITION_MARK, package_dir)).encode())
     for base, dirs, files in os.walk(package_dir):
         dirs[:] = sorted(d for d in dirs if d not in LEFT_OUT)
