@@ -116,3 +116,32 @@ def test_bad_input_is_rejected_clearly_and_inputs_are_untouched():
         vb.set_params(colour="red")
     assert vb.get_params()["n_components"] == 2
     np.testing.assert_array_equal(X, before)
+
+
+def test_map_weights_is_the_mode_of_the_exact_posterior():
+    from scipy.optimize import minimize
+
+    from mixlearn.bayesian_mixture import map_weights
+
+    comps = [ml.Poisson(1.0), ml.Poisson(4.0), ml.Poisson(9.0)]
+    x, _ = ml.sample_mixture([0.6, 0.3, 0.1], comps, 60, random_state=4)
+    alpha = np.array([3.0, 1.0, 2.5])
+
+    def neg_log_post(free):   # softmax parametrisation, the log prior of Dirichlet(alpha) added
+        w = np.exp(np.append(free, 0.0))
+        w /= w.sum()
+        like = np.sum(np.log(sum(wk * stats.poisson.pmf(x, m) for wk, m in zip(w, [1.0, 4.0, 9.0], strict=True))))
+        return -(like + stats.dirichlet.logpdf(w, alpha))
+
+    best = minimize(neg_log_post, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12})
+    w_opt = np.exp(np.append(best.x, 0.0))
+    res = map_weights(x, comps, alpha, tol=1e-14, max_iter=100_000)
+    np.testing.assert_allclose(res.weights, w_opt / w_opt.sum(), atol=1e-5)
+    assert np.all(np.diff(res.log_posterior) >= -1e-9) and res.converged
+    # concentration 1 is a flat prior: the maximum-likelihood weights of em_n_components
+    mle = ml.em_n_components(x, comps, tol=1e-14, max_iter=100_000).weights
+    np.testing.assert_allclose(map_weights(x, comps, 1.0, tol=1e-14, max_iter=100_000).weights, mle, atol=1e-6)
+    with pytest.raises(ValueError, match="at least 1"):
+        map_weights(x, comps, 0.5)
+    with pytest.raises(ValueError, match="one per component"):
+        map_weights(x, comps, [2.0, 2.0])
