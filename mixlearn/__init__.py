@@ -9,7 +9,10 @@ Where to find what:
   every parameter, with scikit-learn's conventions (the shared EM loop is in ``_base``);
   NaN in their data marks a missing value, which EM treats as a latent variable
   (``impute`` and ``sample_missing`` fill them in);
-* ``mixlearn.datasets``: Old Faithful and the marble simulator.
+* ``mixlearn.datasets``: Old Faithful and the marble simulator;
+* ``mixlearn.inference`` (standard errors by Louis's identity, a bootstrap test of K),
+  ``mixlearn.bayesian_mixture`` (MAP-EM for weights, variational Bayes) and
+  ``mixlearn.censored`` (EM for censored normal data), imported on their own.
 """
 
 from . import datasets

@@ -26,6 +26,7 @@ EXPECTED_CHAPTERS = [
     "05_universal_approximation",
     "06_faithful",
     "07_missing",
+    "08_inference",
 ]
 
 

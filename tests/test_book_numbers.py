@@ -117,7 +117,7 @@ def test_every_chapter_page_has_an_interactive_figure_and_exercises():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     chapters = next(part for part in toc["parts"] if part["caption"] == "Chapters")["chapters"]
     files = [c["file"] for c in chapters] + [s["file"] for c in chapters for s in c.get("sections", [])]
-    assert len(files) == 13
+    assert len(files) == 16
     for f in files:
         text = (ROOT / f"{f}.md").read_text(encoding="utf-8")
         assert re.search(r"\b(FrameFigure|DrawnFigure)\(", text), f"{f}: no interactive figure"
