@@ -250,8 +250,12 @@ class BaseMixture:
         data = self._prepare(X)
         sample_weight = data.to_working_order(sample_weight)
         runs = [self._run_em(data, sample_weight, rng, initialize=not warm) for _ in range(1 if warm else self.n_init)]
-        lls, weights, params, converged = max(runs, key=lambda run: run[0][-1])
+        return self._keep_best(runs, total_weight)
 
+    def _keep_best(self, runs, total_weight, stacklevel=3):
+        """Keep the run with the highest final log-likelihood (``runs``: what :meth:`_iterate`
+        returns, one per initialisation); its history and a warning if it did not converge."""
+        lls, weights, params, converged = max(runs, key=lambda run: run[0][-1])
         self._set_parameters(params)
         self.converged_ = converged
         self.n_iter_ = len(lls) - 1
@@ -262,20 +266,32 @@ class BaseMixture:
                 f"{type(self).__name__} did not converge within max_iter={self.max_iter} iterations "
                 f"(tol={self.tol:g}); increase max_iter or tol, or check the initialisation.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
         self._online_state = None
         return self
 
     def _run_em(self, data, sample_weight, rng, initialize):
-        """One EM run: returns (mean log-likelihoods, weights per iteration, parameters, converged)."""
+        """One EM run in memory: see :meth:`_iterate`."""
         if initialize:
             self._initialize(data, sample_weight, rng)
         resp, ll = self._e_step(data, sample_weight)
+        state = {"resp": resp}
+
+        def step():
+            self._m_step(data, state["resp"], sample_weight)
+            state["resp"], ll_new = self._e_step(data, sample_weight)
+            return ll_new
+
+        return self._iterate(ll, step)
+
+    def _iterate(self, ll, step):
+        """The EM loop, for every path (in memory, chunked): *ll* is the mean log-likelihood at
+        the start and ``step()`` runs one M-step and the E-step after it, returning the new one.
+        Returns (mean log-likelihoods, weights per iteration, parameters, converged)."""
         lls, weights = [ll], [self.weights_.copy()]
         for iteration in range(1, self.max_iter + 1):
-            self._m_step(data, resp, sample_weight)
-            resp, ll_new = self._e_step(data, sample_weight)
+            ll_new = step()
             lls.append(ll_new)
             weights.append(self.weights_.copy())
             self.n_iter_, self.lower_bound_ = iteration, ll_new

@@ -26,13 +26,11 @@ less accurate covariance. Scale the columns first.
 """
 
 import copy
-import warnings
 
 import numpy as np
 
 from ._logsumexp import normalize_components
 from ._validation import check_positive_int, check_random_state, check_sample_weight
-from .exceptions import ConvergenceWarning
 
 MEMMAP_CHUNK_CELLS = 2**20  # a memmap is read in chunks of about this many values (8 MB)
 _FAN_IN = 8  # statistics of this many chunks are added per task of the reduction
@@ -302,39 +300,20 @@ def fit(model, X, sample_weight):
             data = model._prepare(sample)
             model._initialize(data, data.to_working_order(sample_weight_), rng)
         runs.append(_run(model, xb, wb, shift))
-    lls, weights_history, params, converged = max(runs, key=lambda run: run[0][-1])
-    model._set_parameters(params)
-    model.converged_ = converged
-    model.n_iter_ = len(lls) - 1
-    model.lower_bound_ = lls[-1]
-    model.history_ = {"log_likelihood": np.asarray(lls) * total_weight, "weights": np.asarray(weights_history)}
-    model._online_state = None
-    if not converged:
-        warnings.warn(
-            f"{type(model).__name__} did not converge within max_iter={model.max_iter} iterations "
-            f"(tol={model.tol:g}); increase max_iter or tol, or check the initialisation.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    return model
+    return model._keep_best(runs, total_weight, stacklevel=4)   # the warning names the caller of fit
 
 
 def _run(model, xb, wb, shift):
-    """The EM loop of ``BaseMixture._run_em`` with one Dask pass per E-step."""
+    """One EM run with one Dask pass per E-step: ``BaseMixture._iterate`` on sufficient statistics."""
     ll, stats = em_pass(model, xb, wb, shift)
-    lls, weights = [ll], [model.weights_.copy()]
-    for iteration in range(1, model.max_iter + 1):
-        model._m_step_from_statistics(stats, shift)
-        ll_new, stats = em_pass(model, xb, wb, shift)
-        lls.append(ll_new)
-        weights.append(model.weights_.copy())
-        model.n_iter_, model.lower_bound_ = iteration, ll_new
-        if model.callback is not None:
-            model.callback(model, iteration)
-        if abs(ll_new - ll) < model.tol:
-            return lls, weights, model._get_parameters(), True
-        ll = ll_new
-    return lls, weights, model._get_parameters(), False
+    state = {"stats": stats}
+
+    def step():
+        model._m_step_from_statistics(state["stats"], shift)
+        ll_new, state["stats"] = em_pass(model, xb, wb, shift)
+        return ll_new
+
+    return model._iterate(ll, step)
 
 
 # -- lazy inference --------------------------------------------------------------------------------
