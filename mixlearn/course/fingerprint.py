@@ -232,24 +232,6 @@ def remove_dead_code(trees: list, keep: set[str]) -> None:
             return
 
 
-def tokens(source: str | ast.Module, context_imports: set[str] | frozenset = frozenset()) -> list[Token] | None:
-    """The normalised token sequence of *source* (code, or a tree from :func:`parse`), or ``None``
-    when it is not Python.
-
-    *context_imports* are names imported elsewhere in the notebook (``np``, ``logsumexp``):
-    they are kept as written, like builtins.
-    """
-    tree = parse(source) if isinstance(source, str) else source
-    if tree is None:
-        return None
-    imported = set(context_imports) | _imported_names(tree)
-    t = _Tokenizer(_defined_names(tree), imported)
-    for stmt in tree.body:
-        if not _is_docstring(stmt, tree):
-            t.visit(stmt)
-    return t.out
-
-
 def lexical_tokens(source: str) -> list[Token]:
     """Fallback for code that does not parse: Python's tokenizer, names as ``V``, no comments."""
     out: list[Token] = []
@@ -300,23 +282,22 @@ def winnow(toks: list[Token], k: int = K, window: int = WINDOW) -> list[Fingerpr
 
 def fingerprint(source: str, context_imports: set[str] | frozenset = frozenset(),
                 k: int = K, window: int = WINDOW) -> tuple[list[Fingerprint], bool]:
-    """Fingerprints of one piece of code; the flag says whether it parsed as Python."""
-    toks = tokens(source, context_imports)
-    parsed = toks is not None
-    if toks is None:
-        toks = lexical_tokens(source)
-    return winnow(toks, k, window), parsed
+    """Fingerprints of one piece of code as it is (no dead code removed); the flag says whether
+    it parsed as Python."""
+    return fingerprint_cells([source], context_imports, k=k, window=window, prune=False)[0], \
+        parse(source) is not None
 
 
 def fingerprint_cells(sources: list[str], context_imports: set[str] | frozenset = frozenset(),
                       keep: set[str] | frozenset = frozenset(), k: int = K,
-                      window: int = WINDOW) -> list[list[Fingerprint]]:
+                      window: int = WINDOW, prune: bool = True) -> list[list[Fingerprint]]:
     """Fingerprints of each answer cell of one submission, after :func:`remove_dead_code` across
-    all of them (a helper defined in one cell and called in another is used). A cell that is not
-    Python is fingerprinted from its lexical tokens."""
+    all of them when *prune* (a helper defined in one cell and called in another is used). A cell
+    that is not Python is fingerprinted from its lexical tokens."""
     trees = [parse(s) for s in sources]
     try:
-        remove_dead_code(trees, set(keep))
+        if prune:
+            remove_dead_code(trees, set(keep))
         return _fingerprint_trees(sources, trees, context_imports, k, window)
     except RecursionError:       # a syntax tree too deep to walk (e.g. x+x+...+x 50,000 times)
         return [winnow(lexical_tokens(src), k, window) for src in sources]

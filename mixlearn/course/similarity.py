@@ -23,11 +23,12 @@ import glob
 import json
 import os
 import re
+import textwrap
 import time
 from dataclasses import dataclass, field
 
 from .common import CourseError, load_nbgrader_config, submitted_students
-from .fingerprint import WINDOW, K, fingerprint, fingerprint_cells, loaded_names, parse
+from .fingerprint import WINDOW, K, fingerprint_cells, loaded_names, parse
 
 THRESHOLD = 0.75      # default: flag pairs whose mean cell score is at least this (see benchmarks/README.md)
 FLOOR = 10            # fingerprints: a library function smaller than this cannot reach a score of 1
@@ -247,18 +248,12 @@ def _library_functions() -> list[tuple[str, str]]:
             for node in body:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     src = "".join(lines[node.lineno - 1 - len(node.decorator_list):node.end_lineno])
-                    out.append((f"{prefix}.{node.name}", _dedent(src)))
+                    out.append((f"{prefix}.{node.name}", textwrap.dedent(src)))
                 elif isinstance(node, ast.ClassDef):
                     visit(node.body, f"{prefix}.{node.name}", lines)
 
         visit(tree.body, module)
     return out
-
-
-def _dedent(src: str) -> str:
-    import textwrap
-
-    return textwrap.dedent(src)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,28 +359,23 @@ def _archive_documents(archive: str, asg: Assignment, starter_hashes) -> tuple[l
     if not os.path.isdir(archive):
         raise CourseError(f"--archive {archive!r} is not a folder: give the folder holding earlier terms' "
                           f"submissions (<student>/{asg.name}/<notebook>.ipynb, as under nbgrader's submitted/)")
-    docs, problems = [], []
+    cells_of: dict[str, list[tuple[str, str]]] = {}   # archived student folder -> answer cells
+    problems = []
     paths = sorted(p for p in glob.glob(os.path.join(glob.escape(archive), "**", asg.name, "*.ipynb"), recursive=True)
                    if os.path.basename(p) in asg.notebooks)
     for path in paths:
         rel = os.path.relpath(os.path.dirname(os.path.dirname(path)), archive)
-        key = f"archive:{rel}"
+        nb_name = os.path.basename(path)
         try:
-            nb_name = os.path.basename(path)
             cells = [(c if len(asg.notebooks) == 1 else f"{nb_name}: {c}", src)
                      for c, src in answers_of(_read_json(path))]
         except (OSError, ValueError) as exc:
-            problems.append(Problem(key, f"archived notebook {os.path.relpath(path, archive)} unreadable: {exc}"))
+            problems.append(Problem(f"archive:{rel}",
+                                    f"archived notebook {os.path.relpath(path, archive)} unreadable: {exc}"))
             continue
-        prev = next((d for d in docs if d.key == key), None)
-        if prev is not None:
-            prev.cells.extend(cells)
-            extra = _document(key, "archive", rel, cells, asg, starter_hashes)
-            offset = len(prev.cells) - len(cells)
-            for h, spans in extra.where.items():
-                prev.where.setdefault(h, []).extend(Span(s.cell + offset, s.first, s.last, s.lines) for s in spans)
-        else:
-            docs.append(_document(key, "archive", f"{rel} (archive)", cells, asg, starter_hashes))
+        cells_of.setdefault(rel, []).extend(cells)
+    docs = [_document(f"archive:{rel}", "archive", f"{rel} (archive)", cells, asg, starter_hashes)
+            for rel, cells in cells_of.items()]
     return docs, problems
 
 
@@ -421,7 +411,7 @@ def similarity(root: str, assignment: str, *, threshold: float = THRESHOLD, floo
     asg = read_assignment(coursedir, assignment)
     starter_hashes = set()
     for text in asg.starter:
-        starter_hashes.update(f.hash for f in fingerprint(text, asg.imports)[0])
+        starter_hashes.update(f.hash for f in fingerprint_cells([text], asg.imports, prune=False)[0])
     documents: list[Document] = []
     problems: list[Problem] = []
     students = submitted_students(coursedir, assignment)
