@@ -174,24 +174,30 @@ def complete_statistics(X, r, covariance_type, shift, features):
     ``quadratic_features(X, covariance_type, shift)`` or None. For ``diag`` and ``spherical`` the
     third entry is ``sum r x^2`` (K, D), the diagonal.
     """
-    n_components, d = r.shape[0], X.shape[1]
     nk = r.sum(axis=1)
     if covariance_type in ("full", "tied"):
-        sum_xx = np.empty((n_components, d, d))
-        if features is not None:
-            _, Z, iu, _ = features
-            stats = r @ Z.T
-            sum_x = stats[:, 1 : d + 1].copy()
-            sum_xx[:, iu[0], iu[1]] = stats[:, d + 1 :]
-            sum_xx[:, iu[1], iu[0]] = stats[:, d + 1 :]
-        else:
-            xs = X - shift
-            sum_x = r @ xs
-            for k in range(n_components):
-                sum_xx[k] = (r[k][:, None] * xs).T @ xs
-        return nk, sum_x, sum_xx
+        return (nk, *weighted_sums(r, X.shape[1], features, lambda: X - shift))
     xs = X - shift
     return nk, r @ xs, r @ (xs * xs)
+
+
+def weighted_sums(r, d, features, shifted_rows):
+    """``(sum r x, sum r x x^T)`` per component, in D = ``d`` dimensions: from the fast-path
+    ``features`` when there are some, else from ``shifted_rows()`` (N, D), the rows in shifted
+    coordinates."""
+    n_components = r.shape[0]
+    if features is not None:
+        _, Z, iu, _ = features
+        stats = r @ Z.T
+        sum_xx = np.empty((n_components, d, d))
+        sum_xx[:, iu[0], iu[1]] = stats[:, d + 1 :]
+        sum_xx[:, iu[1], iu[0]] = stats[:, d + 1 :]
+        return stats[:, 1 : d + 1].copy(), sum_xx
+    xs = shifted_rows()
+    sum_xx = np.empty((n_components, d, d))
+    for k in range(n_components):
+        sum_xx[k] = (r[k][:, None] * xs).T @ xs
+    return r @ xs, sum_xx
 
 
 def parameters_from_statistics(stats, shift, covariance_type, reg_covar):

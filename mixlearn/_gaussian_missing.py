@@ -28,6 +28,7 @@ from ._gaussian_kernels import (
     fast_path_applies,
     features_of_shifted,
     weighted_log_prob_complete,
+    weighted_sums,
 )
 
 _EPS = 10 * np.finfo(float).eps
@@ -271,18 +272,7 @@ def _shifted_sums(patterns, r, means, covariances, covariance_type, shift, featu
     X0 = patterns.X0
     covs = full_covariances(covariances, covariance_type, d)
     nk = r.sum(axis=1)
-    sum_xx = np.empty((n_components, d, d))
-    if features is not None:
-        _, Z, iu, _ = features
-        stats = r @ Z.T
-        sum_x = stats[:, 1 : d + 1].copy()
-        sum_xx[:, iu[0], iu[1]] = stats[:, d + 1 :]
-        sum_xx[:, iu[1], iu[0]] = stats[:, d + 1 :]
-    else:
-        X_shifted = (X0 - shift) * patterns.observed
-        sum_x = r @ X_shifted
-        for k in range(n_components):
-            sum_xx[k] = (r[k][:, None] * X_shifted).T @ X_shifted
+    sum_x, sum_xx = weighted_sums(r, d, features, lambda: (X0 - shift) * patterns.observed)
     conditionals = []
     for start, stop, obs, mis in patterns.large_groups:
         _, cond_mean, cond_cov = pattern_marginals(patterns.X[start:stop, obs], means, covs, obs, mis)
