@@ -35,15 +35,16 @@ def course(tmp_path):
     (["--student", "nobody*"], ["--student 'nobody*'", "matches no submission"]),
 ])
 def test_bad_options_stop_before_any_work_with_the_fix(course, capsys, monkeypatch, args, words):
-    from mixlearn.course import sandbox
+    from mixlearn.course import sandbox, worker
 
     def started(*a, **k):
         raise AssertionError("work started")
 
     monkeypatch.setattr(sandbox, "check_sandbox_works", started)
+    monkeypatch.setattr(worker, "check_sandbox", started)
     if "--student" in args:   # a valid class, so that only the pattern is wrong
         synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
-        monkeypatch.setattr(sandbox, "check_sandbox_works", lambda *a, **k: None)
+        monkeypatch.setattr(worker, "check_sandbox", lambda *a, **k: None)
     code = main(["autograde", synth.ASSIGNMENT, "--course", str(course), "--no-progress", *args])
     err = capsys.readouterr().err
     assert code == 2, err

@@ -77,11 +77,13 @@ def nothing_starts(monkeypatch):
     """Fail the test if autograde gets as far as the sandbox or a grading worker."""
     import mixlearn.course.pool as pool
     import mixlearn.course.sandbox as sandbox
+    import mixlearn.course.worker as worker
 
     def started(*args, **kwargs):
         raise AssertionError("autograde went on to the sandbox or a worker")
 
     monkeypatch.setattr(sandbox, "check_sandbox_works", started)
+    monkeypatch.setattr(worker, "check_sandbox", started)
     monkeypatch.setattr(pool, "_Worker", started)
 
 

@@ -269,6 +269,66 @@ def test_one_worker_leaves_nothing_for_the_next_submission(course):
     assert synth.gradebook_snapshot(str(course))["a_alice"]["score"] == 6.0
 
 
+DESCRIPTORS = """import os, stat
+held = []
+for fd in range(3, 4096):   # /proc/self/fd is not listable for the sandbox's user: ask each number
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        continue
+    kind = 'file' if stat.S_ISREG(st.st_mode) else 'socket' if stat.S_ISSOCK(st.st_mode) else 'other'
+    held.append((fd, kind, st.st_dev, st.st_ino))
+print('HELD', held)
+""" + synth.GOOD_SQUARE
+
+
+def test_kernels_of_forked_workers_hold_no_descriptor_of_the_grader(course):
+    """The local workers are forked from the coordinator, which holds the gradebook open; no kernel
+    holds a descriptor of it or of any other file of the course."""
+    rel = synth.source_notebook()
+    students = ("a_census", "b_census", "c_census")
+    for student in students:
+        synth.write_submission(str(course), student, synth._fill(rel, DESCRIPTORS, synth.GOOD_MEAN))
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--jobs", "2")
+    assert run.returncode == 0, run.stderr
+    course_files = {(os.stat(os.path.join(d, f)).st_dev, os.stat(os.path.join(d, f)).st_ino)
+                    for d, _, names in os.walk(course) for f in names}
+    for student in students:
+        nb = nbformat.read(str(course / "autograded" / student / synth.ASSIGNMENT / "toy.ipynb"), as_version=4)
+        text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        held = eval(next(ln for ln in text.splitlines() if ln.startswith("HELD"))[5:])
+        assert any(kind == "socket" for _, kind, _, _ in held), held   # the census saw the kernel's own
+        assert not [h for h in held if (h[2], h[3]) in course_files], held
+        assert synth.gradebook_snapshot(str(course))[student]["score"] == 6.0
+
+
+def test_local_workers_fork_only_from_a_single_threaded_coordinator(monkeypatch):
+    """Forked workers start with the coordinator's imports, configuration and sandbox check; when another
+    thread runs (a progress bar's monitor), a lock it holds would stay held in the child, so a new worker
+    is spawned afresh instead."""
+    from types import SimpleNamespace
+
+    from mixlearn.course import pool
+    from mixlearn.course.limits import Limits
+
+    made = []
+    monkeypatch.setattr(pool, "_Worker", lambda settings, ctx, warm=None: made.append((ctx.get_start_method(), warm)))
+    monkeypatch.setattr(pool, "Warm", lambda settings, assignment: f"warm for {assignment}")
+    monkeypatch.setattr(pool._limits, "set_child_subreaper", lambda: None)
+    run = SimpleNamespace(settings=SimpleNamespace(limits=Limits()), assignment="toy",
+                          summary=SimpleNamespace(total=5, skipped=[], workers=0))
+    monkeypatch.setattr(pool.threading, "active_count", lambda: 1)
+    local = pool.LocalPool(2)
+    local.start(run)
+    assert made == [("fork", "warm for toy")] * 2 and run.summary.workers == 2
+    monkeypatch.setattr(pool.threading, "active_count", lambda: 2)
+    local._add_worker()
+    assert made[-1] == ("spawn", None)
+    other = pool.LocalPool(1)
+    other.start(run)   # a coordinator already running threads loads nothing for its workers
+    assert made[-1] == ("spawn", None) and other.warm is None
+
+
 def test_private_gradebooks_skip_fsync_only_below_the_work_root(tmp_path):
     """A worker's throwaway gradebooks stop waiting for the disk; any other database keeps SQLite's default."""
     from sqlalchemy import create_engine, text

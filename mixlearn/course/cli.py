@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from .common import CourseError, printable
+from .common import CourseError, printable, skip_iri_grammar
 from .limits import Limits, format_size
 from .options import default_jobs
 
@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    skip_iri_grammar()
     args = build_parser().parse_args(argv)
     if args.command == "guide":
         from .authoring import GUIDE

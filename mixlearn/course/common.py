@@ -21,6 +21,18 @@ def printable(text, limit: int = 400) -> str:
     return out + ("..." if len(text) > limit else "")
 
 
+def skip_iri_grammar() -> None:
+    """jsonschema builds a Lark grammar for its optional "iri" format check when rfc3987-syntax is
+    installed (Jupyter's event schemas pull it in): about a CPU-second in every process that
+    imports nbformat, for a check that neither nbformat's notebook schema nor nbgrader uses.  The
+    command's processes go without it (the module is marked absent only if jsonschema is not
+    imported yet, so a process that already uses it is left as it is)."""
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 class CourseError(Exception):
     """A problem the instructor has to fix (bad arguments, missing files, ...)."""
 

@@ -244,14 +244,18 @@ def _progress(run: Run, total: int, label: str, progress: bool, stream):
 def drive(run: Run, backend: Backend, tasks: list[Task], progress: bool, stream) -> None:
     """Grade *tasks* on *backend*, storing each outcome as it arrives."""
     pending = list(reversed(tasks))
-    with _signals(run), _progress(run, len(tasks), backend.label, progress, stream):
+    with _signals(run):
         try:
-            backend.start(run)
-            while (pending or backend.busy) and run.stop is None:
-                while pending and run.stop is None and backend.free() > 0:
-                    backend.submit(pending.pop())
-                for outcome in backend.finished(timeout=0.2):
-                    run.store(outcome)
+            backend.start(run)   # before the progress bar's thread: a local pool may fork its workers
+            with _progress(run, len(tasks), backend.label, progress, stream):
+                while (pending or backend.busy) and run.stop is None:
+                    while pending and run.stop is None and backend.free() > 0:
+                        backend.submit(pending.pop())
+                    outcomes = backend.finished(timeout=0.2)
+                    while outcomes and pending and run.stop is None and backend.free() > 0:
+                        backend.submit(pending.pop())   # the next task before storing: no worker waits for the gradebook
+                    for outcome in outcomes:
+                        run.store(outcome)
         finally:
             backend.close(interrupted=run.stop is not None)
     run.summary.interrupted = run.stop
@@ -276,10 +280,12 @@ def autograde(root: str, assignment: str, options: AutogradeOptions | None = Non
     # the assignment's trusted checks first: missing or unusable ones would fail every submission
     preflight(config, coursedir, assignment, say)
     if opts.sandbox and not opts.scheduler:  # on a cluster, every worker checks its own sandbox
-        from .sandbox import SandboxUnavailable, check_sandbox_works
+        from .sandbox import SandboxUnavailable
+        from .worker import check_sandbox
 
-        try:
-            check_sandbox_works()
+        try:   # the sandbox exactly as the workers' kernels will have it, before anything else
+            check_sandbox(WorkerSettings(root=root, overrides=tuple(opts.overrides), seed_db="", work_root="",
+                                         limits=opts.limits, sandbox=True), assignment, config, coursedir)
         except SandboxUnavailable as exc:
             raise CourseError(str(exc)) from None
     elif not opts.sandbox:

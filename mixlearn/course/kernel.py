@@ -130,15 +130,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = {v: str(self.threads) for v in THREAD_VARS} if self.threads else {}
         prefix = [sys.executable, LAUNCHER]
         if self.sandbox:
-            # where the kernel's own interpreter imports mixlearn from (not where this process does)
-            kernel = _sandbox.locate(cmd[0])
-            edition = (_sandbox.student_edition(switched_off=tuple(self.switched_off), package_dir=kernel.mixlearn,
-                                                python=kernel.python)
-                       if self.student_edition else None)
-            spec = _sandbox.SandboxSpec(
-                workdir=os.path.join(self._base, "work"), mountpoint=self._mountpoint,
-                rundir=os.path.join(self._base, "run"), student_edition=edition, env=env, kernel=kernel,
-                disk=self.disk, protected=tuple(self.protected))
+            spec = self._sandbox_spec(cmd[0], workdir=os.path.join(self._base, "work"), mountpoint=self._mountpoint,
+                                      rundir=os.path.join(self._base, "run"), env=env)
             _sandbox.verify(spec)   # once per process: refuses a deployment it cannot make safe
             cmd = spec.argv(cmd)
             env = {}
@@ -156,6 +149,31 @@ class SandboxedKernelManager(AsyncKernelManager):
         for k, v in env.items():
             prefix += ["--env", f"{k}={v}"]
         return prefix + ["--"] + cmd
+
+    def _sandbox_spec(self, python: str, workdir: str = "", mountpoint: str = "", rundir: str = "",
+                      env=None) -> _sandbox.SandboxSpec:
+        # where the kernel's own interpreter imports mixlearn from (not where this process does)
+        kernel = _sandbox.locate(python)
+        edition = (_sandbox.student_edition(switched_off=tuple(self.switched_off), package_dir=kernel.mixlearn,
+                                            python=kernel.python)
+                   if self.student_edition else None)
+        return _sandbox.SandboxSpec(workdir=workdir, mountpoint=mountpoint, rundir=rundir, student_edition=edition,
+                                    env=dict(env or {}), kernel=kernel, disk=self.disk,
+                                    protected=tuple(self.protected))
+
+    def kernel_python(self) -> str:
+        """The interpreter the kernel will run (its kernelspec's first word, as jupyter_client reads it)."""
+        argv = list(self.kernel_spec.argv)
+        if argv and argv[0] in {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}:
+            return sys.executable
+        return argv[0]
+
+    def check_sandbox(self) -> None:
+        """The checks that starting the first kernel makes (where the kernel's interpreter imports from,
+        the student edition, :func:`~mixlearn.course.sandbox.verify`), without starting a kernel.  They
+        are cached for this process, and for worker processes forked from it afterwards."""
+        if self.sandbox:
+            _sandbox.verify(self._sandbox_spec(self.kernel_python()))
 
     async def _async_interrupt_kernel(self) -> None:  # type: ignore[override]
         """Interrupt by message: a signal would reach bwrap, not the kernel inside the sandbox."""

@@ -12,13 +12,21 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from multiprocessing.connection import wait as mp_wait
 
 from . import limits as _limits
 from .common import CourseError
 from .records import Outcome, Task
+from .worker import Warm
 from .worker import WorkerProcess as _Worker
+
+
+def _can_fork() -> bool:
+    """Whether this process may fork its workers: the platform has ``fork`` and this process runs a
+    single thread (a lock held by another thread at the fork would stay held in the child)."""
+    return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
 
 WORKER_GRACE = 60.0   # seconds beyond the wall-time limit before a stuck worker is replaced
 
@@ -32,7 +40,7 @@ class LocalPool:
         self.jobs = max(1, int(jobs))
         self.workers: list[_Worker] = []
         self.settings = None
-        self.mpctx = mp.get_context("spawn")
+        self.warm: Warm | None = None
 
     def start(self, run) -> None:
         self.settings = run.settings
@@ -40,8 +48,18 @@ class LocalPool:
         _limits.set_child_subreaper()
         n = max(1, min(self.jobs, run.summary.total - len(run.summary.skipped)))
         run.summary.workers = n
+        if _can_fork():
+            # the grading stack, the configuration and the sandbox check are loaded once, here, and the
+            # workers forked from this process start with them (about 2 CPU-seconds each otherwise)
+            self.warm = Warm(self.settings, run.assignment)
         for _ in range(n):
-            self.workers.append(_Worker(self.settings, self.mpctx))
+            self._add_worker()
+
+    def _add_worker(self) -> None:
+        if self.warm is not None and _can_fork():
+            self.workers.append(_Worker(self.settings, mp.get_context("fork"), self.warm))
+        else:   # a thread is running (a progress bar's monitor): forking is not safe, start afresh
+            self.workers.append(_Worker(self.settings, mp.get_context("spawn")))
 
     def free(self) -> int:
         return sum(1 for w in self.workers if w.ready and w.task is None)
@@ -115,4 +133,4 @@ class LocalPool:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-        self.workers.append(_Worker(self.settings, self.mpctx))
+        self._add_worker()

@@ -304,7 +304,7 @@ print(json.dumps({
     "sys_path": [os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)],
     "prefixes": sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}),
     "copies": {n: copies(n) for n in names},
-    "imports": {n: imported(n) for n in names},
+    "imports": {n: imported(n) for n in names} if sys.argv[3:] == ["import"] else {},
     "uid": os.getuid(), "caps": caps(), "shadow": readable("/etc/shadow"),
 }))
 '''
@@ -329,12 +329,14 @@ class KernelPython:
 _LOCATED: dict = {}
 
 
-def _run_locate(argv: list[str], names, mark: str = "", **kw) -> dict:
+def _run_locate(argv: list[str], names, mark: str = "", imports: bool = False, **kw) -> dict:
+    """Run the locating script with the interpreter *argv*; with *imports* it also imports each of
+    *names* (inside the sandbox: which copy ``import`` gives; outside it would only cost time)."""
     import json
     import subprocess
 
-    proc = subprocess.run(argv + ["-s", "-c", _LOCATE, json.dumps(list(names)), mark], capture_output=True,
-                          text=True, timeout=120, **kw)
+    proc = subprocess.run(argv + ["-s", "-c", _LOCATE, json.dumps(list(names)), mark] + (["import"] if imports else []),
+                          capture_output=True, text=True, timeout=120, **kw)
     if proc.returncode != 0:
         raise SandboxUnavailable(f"the kernel's interpreter {argv[-1]} could not be asked what it imports: "
                                  f"{proc.stderr.strip()[-400:]}")
@@ -563,7 +565,7 @@ def verify(spec: SandboxSpec, bwrap: str | None = None) -> None:
                             env=dict(spec.env), kernel=kernel, disk=spec.disk, protected=tuple(spec.protected))
         cmd = [bwrap or find_bwrap(), *probe.mounts(), "--", *first_step(), kernel.python]
         info = _run_locate(cmd, REPLACED + HIDDEN_PACKAGES, EDITION_MARK.strip("\n") + "\n" if spec.student_edition
-                           else "", env={})
+                           else "", imports=True, env={})
     problems = []
     if info["uid"] == 0 or info["caps"] not in ("0000000000000000", "?"):
         problems.append(f"the kernel would run as uid {info['uid']} with capabilities {info['caps']}")
@@ -587,18 +589,22 @@ def verify(spec: SandboxSpec, bwrap: str | None = None) -> None:
     _VERIFIED.add(key)
 
 
-def check_sandbox_works(python: str | None = None, student_edition_too: bool = True) -> None:
-    """Raise :class:`SandboxUnavailable` unless bwrap can start the kernel's interpreter in the full
-    sandbox and the student edition is what it finds there (see :func:`verify`)."""
+def check_bwrap() -> None:
+    """Raise :class:`SandboxUnavailable` unless bubblewrap is installed and can create a sandbox here."""
     import subprocess
 
-    bwrap = find_bwrap()
-    proc = subprocess.run([bwrap, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
+    proc = subprocess.run([find_bwrap(), "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
                           capture_output=True, text=True, timeout=30)
     if proc.returncode != 0:
         raise SandboxUnavailable(
             f"bubblewrap is installed but cannot create a sandbox here ({proc.stderr.strip()[:300]}); "
             "it needs unprivileged user namespaces or root. " + INSTALL_HINT)
+
+
+def check_sandbox_works(python: str | None = None, student_edition_too: bool = True) -> None:
+    """Raise :class:`SandboxUnavailable` unless bwrap can start the kernel's interpreter in the full
+    sandbox and the student edition is what it finds there (see :func:`verify`)."""
+    check_bwrap()
     kernel = locate(python)
     edition = student_edition(package_dir=kernel.mixlearn) if student_edition_too else None
     verify(SandboxSpec(workdir="", mountpoint="", rundir="", student_edition=edition, kernel=kernel))

