@@ -213,7 +213,8 @@ def fix_costs(args, out):
     """What the grading fixes cost, per submission (milliseconds of wall time on --jobs workers).
 
     * the sandbox check (``sandbox.locate`` asks the kernel's interpreter where it imports from,
-      ``sandbox.verify`` starts one sandbox and looks from inside): once per worker process;
+      ``sandbox.verify`` starts one sandbox and looks from inside): once per run on the local pool
+      (the coordinator checks; its forked workers inherit the result), once per worker on Dask;
     * the CPU-time cell limit: the difference to a run whose cell limit counts wall-clock seconds.
     The per-kernel steps (dropping to an unprivileged user, sized tmpfs, closing the run folder,
     bounding outputs in bytes) are inside the ``sandbox_ms_per_submission`` and the totals."""
@@ -231,9 +232,8 @@ def fix_costs(args, out):
                                    env={}, kernel=kernel, protected=(REPO,))
         sandbox.verify(spec)
     check_ms = (time.perf_counter() - t0) * 1000
-    per_worker = args.n / args.jobs
-    costs = {"sandbox_check_ms_per_worker": round(check_ms),
-             "sandbox_check_ms_per_submission": round(check_ms / per_worker, 1)}
+    costs = {"sandbox_check_ms_per_run": round(check_ms),
+             "sandbox_check_ms_per_submission": round(check_ms / args.n, 1)}
     if "wall_clock_cell_limit" in out:
         diff = (out["fresh"]["seconds"] - out["wall_clock_cell_limit"]["seconds"]) * args.jobs / args.n
         costs["cpu_time_cell_limit_ms_per_submission"] = round(diff * 1000)

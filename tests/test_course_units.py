@@ -213,6 +213,18 @@ def test_autograde_refuses_without_bubblewrap_and_says_how_to_install_it(course)
     assert not (course / "gradebook.db").exists() and not (course / "autograded").exists()
 
 
+def test_autograde_refuses_a_kernel_that_is_not_installed_before_grading(course):
+    src = course / "source" / synth.ASSIGNMENT / "toy.ipynb"
+    nb = nbformat.read(str(src), as_version=4)
+    nb.metadata["kernelspec"]["name"] = "no-such-kernel"
+    nbformat.write(nb, str(src))
+    synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress")
+    assert run.returncode == 2, run.stderr
+    assert "'no-such-kernel'" in run.stderr and "jupyter kernelspec list" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and not (course / "autograded").exists()
+
+
 def test_no_sandbox_says_what_it_gives_up_and_still_judges_outside(course):
     synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
     synth.write_submission(str(course), "bob", synth.VARIANTS["wrong_int"](synth.source_notebook()))

@@ -301,9 +301,19 @@ def check_sandbox(settings: WorkerSettings, assignment: str, config=None, master
     check_bwrap()
     if config is None:
         config, master = load_nbgrader_config(settings.root, list(settings.overrides))
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    from .common import CourseError
+
     cfg = trusted_config(config, settings)
-    km = SandboxedKernelManager(config=cfg, kernel_name=_kernel_name(
-        master.format_path(master.source_directory, ".", assignment)))
+    name = _kernel_name(master.format_path(master.source_directory, ".", assignment))
+    km = SandboxedKernelManager(config=cfg, kernel_name=name)
+    try:
+        km.kernel_spec  # noqa: B018 - looked up now, not at the first submission
+    except NoSuchKernel:
+        raise CourseError(f"the notebooks of {assignment!r} ask for the kernel {name!r}, which is not installed "
+                          f"for this Python (see `jupyter kernelspec list`; install it, or change the kernel "
+                          f"of the source notebooks)") from None
     path = cfg.TrustedExecute.get("checks_file") or checks_file_for(config, assignment)
     if os.path.isfile(path):
         km.switched_off = list(switched_off_in(path))
