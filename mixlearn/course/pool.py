@@ -1,5 +1,10 @@
 """The local backend of the coordinator: ``jobs`` grading processes on this machine.
 
+The workers are forked from the coordinator once :class:`~mixlearn.course.worker.Warm` has loaded
+what each would load first (the grading stack, the configuration, the sandbox check), so starting
+one costs milliseconds, not seconds; a kernel is started with every other descriptor closed, so it
+inherits nothing of the coordinator's.  While another thread runs, a worker is spawned afresh.
+
 Each :class:`~mixlearn.course.worker.WorkerProcess` grades one submission at a time and answers
 with a typed :class:`~mixlearn.course.records.Outcome` over its pipe.  This process is a *child
 subreaper*, so whatever a kernel leaves behind is re-parented here and killed; a worker that dies
@@ -22,13 +27,13 @@ from .records import Outcome, Task
 from .worker import Warm
 from .worker import WorkerProcess as _Worker
 
+WORKER_GRACE = 60.0   # seconds beyond the wall-time limit before a stuck worker is replaced
+
 
 def _can_fork() -> bool:
     """Whether this process may fork its workers: the platform has ``fork`` and this process runs a
     single thread (a lock held by another thread at the fork would stay held in the child)."""
     return "fork" in mp.get_all_start_methods() and threading.active_count() == 1
-
-WORKER_GRACE = 60.0   # seconds beyond the wall-time limit before a stuck worker is replaced
 
 
 class LocalPool:

@@ -27,7 +27,7 @@ import time
 import traceback
 
 from . import limits as _limits
-from .common import load_nbgrader_config, skip_iri_grammar
+from .common import CourseError, load_nbgrader_config, skip_iri_grammar
 from .gradebook import read_results, skip_fsync_below
 from .kernel import read_exit_codes
 from .limits import Limits
@@ -293,6 +293,8 @@ def check_sandbox(settings: WorkerSettings, assignment: str, config=None, master
     deployment that cannot be made safe is refused before any kernel starts, and worker processes
     forked from this one afterwards find the check done.  Raises
     :class:`~mixlearn.course.sandbox.SandboxUnavailable`."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
     from .checks import switched_off_in
     from .kernel import SandboxedKernelManager
     from .sandbox import check_bwrap
@@ -301,10 +303,6 @@ def check_sandbox(settings: WorkerSettings, assignment: str, config=None, master
     check_bwrap()
     if config is None:
         config, master = load_nbgrader_config(settings.root, list(settings.overrides))
-    from jupyter_client.kernelspec import NoSuchKernel
-
-    from .common import CourseError
-
     cfg = trusted_config(config, settings)
     name = _kernel_name(master.format_path(master.source_directory, ".", assignment))
     km = SandboxedKernelManager(config=cfg, kernel_name=name)
