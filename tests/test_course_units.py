@@ -294,15 +294,41 @@ print('HELD', held)
 """ + synth.GOOD_SQUARE
 
 
-def test_kernels_of_forked_workers_hold_no_descriptor_of_the_grader(course):
-    """The local workers are forked from the coordinator, which holds the gradebook open; no kernel
-    holds a descriptor of it or of any other file of the course."""
+def test_kernels_of_forked_workers_hold_no_descriptor_of_the_grader(course, tmp_path):
+    """The local workers are forked from the coordinator, which holds the gradebook and the workers'
+    pipes open; no kernel holds a descriptor of the coordinator's: here a file and a socket it was
+    started with (inheritable, as a pipe to it would be), the gradebook, or any file of the course."""
+    import socket
+    import time
+
     rel = synth.source_notebook()
     students = ("a_census", "b_census", "c_census")
     for student in students:
         synth.write_submission(str(course), student, synth._fill(rel, DESCRIPTORS, synth.GOOD_MEAN))
-    run = _cli(course, "autograde", synth.ASSIGNMENT, "--no-progress", "--jobs", "2")
-    assert run.returncode == 0, run.stderr
+    held_file = open(tmp_path / "held-by-the-grader", "w")
+    ours, theirs = socket.socketpair()
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "mixlearn.course", "autograde", synth.ASSIGNMENT, "--no-progress",
+                             "--jobs", "2"], cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, pass_fds=(held_file.fileno(), theirs.fileno()))
+    workers = set()
+    while proc.poll() is None:   # the coordinator's children: forked workers run its own command line
+        for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                if limits.parent_of(int(pid)) == proc.pid:
+                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                        workers.add(fh.read())
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.05)
+    err = proc.stderr.read()
+    assert proc.returncode == 0, err
+    grader = {(os.fstat(f).st_dev, os.fstat(f).st_ino) for f in (held_file.fileno(), theirs.fileno())}
+    held_file.close(), ours.close(), theirs.close()
+    assert any(b"mixlearn.course\0autograde" in w for w in workers), workers   # forked, not spawned
+    assert not any(b"spawn_main" in w for w in workers), workers
     course_files = {(os.stat(os.path.join(d, f)).st_dev, os.stat(os.path.join(d, f)).st_ino)
                     for d, _, names in os.walk(course) for f in names}
     for student in students:
@@ -310,7 +336,7 @@ def test_kernels_of_forked_workers_hold_no_descriptor_of_the_grader(course):
         text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         held = eval(next(ln for ln in text.splitlines() if ln.startswith("HELD"))[5:])
         assert any(kind == "socket" for _, kind, _, _ in held), held   # the census saw the kernel's own
-        assert not [h for h in held if (h[2], h[3]) in course_files], held
+        assert not [h for h in held if (h[2], h[3]) in course_files | grader], held
         assert synth.gradebook_snapshot(str(course))[student]["score"] == 6.0
 
 

@@ -56,7 +56,12 @@ class LocalPool:
         if _can_fork():
             # the grading stack, the configuration and the sandbox check are loaded once, here, and the
             # workers forked from this process start with them (about 2 CPU-seconds each otherwise)
-            self.warm = Warm(self.settings, run.assignment)
+            from .sandbox import SandboxUnavailable
+
+            try:
+                self.warm = Warm(self.settings, run.assignment)
+            except SandboxUnavailable as exc:
+                raise CourseError(str(exc)) from None
         for _ in range(n):
             self._add_worker()
 

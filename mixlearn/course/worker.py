@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -286,7 +287,7 @@ def _kernel_name(source_folder: str) -> str:
     return "python3"
 
 
-def check_sandbox(settings: WorkerSettings, assignment: str, config=None, master=None) -> None:
+def check_sandbox(settings: WorkerSettings, assignment: str, config=None, master=None, bwrap: bool = True) -> None:
     """Check, in this process, the sandbox exactly as a worker's first kernel of *assignment* will
     check it (the kernel's interpreter, the assignment's student edition, the protected folders, the
     size limits; see :meth:`~mixlearn.course.kernel.SandboxedKernelManager.check_sandbox`): a
@@ -300,7 +301,8 @@ def check_sandbox(settings: WorkerSettings, assignment: str, config=None, master
     from .sandbox import check_bwrap
     from .trusted import checks_file_for
 
-    check_bwrap()
+    if bwrap:   # bubblewrap can create a sandbox at all (a clear message if not)
+        check_bwrap()
     if config is None:
         config, master = load_nbgrader_config(settings.root, list(settings.overrides))
     cfg = trusted_config(config, settings)
@@ -332,8 +334,8 @@ class Warm:
 
         self.config, self.master = load_nbgrader_config(settings.root, list(settings.overrides))
         self.base_cfg = trusted_config(self.config, settings)
-        if settings.sandbox:
-            check_sandbox(settings, assignment, self.config, self.master)
+        if settings.sandbox:   # the coordinator has just made the same check: this finds it cached
+            check_sandbox(settings, assignment, self.config, self.master, bwrap=False)
 
 
 class WorkerProcess:
@@ -376,6 +378,8 @@ def worker_main(conn, settings: WorkerSettings, warm: Warm | None = None) -> Non
     _limits.set_child_subreaper()
     if warm is not None:
         config, master, base_cfg = warm.config, warm.master, warm.base_cfg
+        if "numpy" in sys.modules:   # forked: numpy's global generator would repeat the coordinator's
+            sys.modules["numpy"].random.seed()
     else:
         config, master = load_nbgrader_config(settings.root, list(settings.overrides))
         base_cfg = trusted_config(config, settings)
