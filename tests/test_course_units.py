@@ -176,18 +176,23 @@ def test_cli_errors_are_clean(course):
     assert main(["autograde", synth.ASSIGNMENT, "--course", str(course), "--no-progress"]) == 2
 
 
+def _env(path=None) -> dict:
+    env = dict(os.environ)
+    env["PATH"] = path if path is not None else os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return env
+
+
+def _cli(course, *args, path=None):
+    return subprocess.run([sys.executable, "-m", "mixlearn.course", *args], cwd=course, env=_env(path),
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_autograde_fresh_course_one_job(course):
     """No gradebook yet: autograde records the assignment from the source folder first
     (without touching the release folder), then grades with a single worker."""
     synth.write_submission(str(course), "alice", synth.VARIANTS["correct"](synth.source_notebook()))
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    run = subprocess.run([sys.executable, "-m", "mixlearn.course", "autograde", synth.ASSIGNMENT,
-                          "--jobs", "1", "--no-progress"], cwd=course, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = _cli(course, "autograde", synth.ASSIGNMENT, "--jobs", "1", "--no-progress")
     assert run.returncode == 0, run.stderr
     assert "recording assignment 'toy' in the gradebook" in run.stderr
     assert not (course / "release").exists()
@@ -195,14 +200,6 @@ def test_autograde_fresh_course_one_job(course):
     assert snap["alice"]["score"] == 6.0
     grades = snap["alice"]["notebooks"]["toy"]["grades"]
     assert grades["explain"][0] is None and grades["explain"][2] is True  # left for a human
-
-
-def _cli(course, *args, path=None):
-    env = dict(os.environ)
-    env["PATH"] = path if path is not None else os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return subprocess.run([sys.executable, "-m", "mixlearn.course", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_autograde_refuses_without_bubblewrap_and_says_how_to_install_it(course):
@@ -307,11 +304,8 @@ def test_kernels_of_forked_workers_hold_no_descriptor_of_the_grader(course, tmp_
         synth.write_submission(str(course), student, synth._fill(rel, DESCRIPTORS, synth.GOOD_MEAN))
     held_file = open(tmp_path / "held-by-the-grader", "w")
     ours, theirs = socket.socketpair()
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.Popen([sys.executable, "-m", "mixlearn.course", "autograde", synth.ASSIGNMENT, "--no-progress",
-                             "--jobs", "2"], cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--jobs", "2"], cwd=course, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, pass_fds=(held_file.fileno(), theirs.fileno()))
     workers = set()
     while proc.poll() is None:   # the coordinator's children: forked workers run its own command line

@@ -244,16 +244,19 @@ def _progress(run: Run, total: int, label: str, progress: bool, stream):
 def drive(run: Run, backend: Backend, tasks: list[Task], progress: bool, stream) -> None:
     """Grade *tasks* on *backend*, storing each outcome as it arrives."""
     pending = list(reversed(tasks))
+
+    def give_out():
+        while pending and run.stop is None and backend.free() > 0:
+            backend.submit(pending.pop())
+
     with _signals(run):
         try:
             backend.start(run)   # before the progress bar's thread: a local pool may fork its workers
             with _progress(run, len(tasks), backend.label, progress, stream):
                 while (pending or backend.busy) and run.stop is None:
-                    while pending and run.stop is None and backend.free() > 0:
-                        backend.submit(pending.pop())
+                    give_out()
                     outcomes = backend.finished(timeout=0.2)
-                    while outcomes and pending and run.stop is None and backend.free() > 0:
-                        backend.submit(pending.pop())   # the next task before storing: no worker waits for the gradebook
+                    give_out()   # the next task before storing: no worker waits for the gradebook
                     for outcome in outcomes:
                         run.store(outcome)
         finally:
